@@ -1,0 +1,297 @@
+//! Decoded binlog events. This is the contract between `binlog` and `parse`: the decoder fills
+//! these types, the converter reads them. Borrowed data (`'a`) points into the raw event bytes.
+
+use std::sync::Arc;
+
+use crate::value::Value;
+
+/// Binlog event type codes (MySQL and MariaDB).
+pub mod types {
+    pub const UNKNOWN: u8 = 0;
+    pub const START_V3: u8 = 1;
+    pub const QUERY: u8 = 2;
+    pub const STOP: u8 = 3;
+    pub const ROTATE: u8 = 4;
+    pub const INTVAR: u8 = 5;
+    pub const SLAVE: u8 = 7;
+    pub const APPEND_BLOCK: u8 = 9;
+    pub const DELETE_FILE: u8 = 11;
+    pub const RAND: u8 = 13;
+    pub const USER_VAR: u8 = 14;
+    pub const FORMAT_DESCRIPTION: u8 = 15;
+    pub const XID: u8 = 16;
+    pub const BEGIN_LOAD_QUERY: u8 = 17;
+    pub const EXECUTE_LOAD_QUERY: u8 = 18;
+    pub const TABLE_MAP: u8 = 19;
+    pub const WRITE_ROWS_V0: u8 = 20;
+    pub const UPDATE_ROWS_V0: u8 = 21;
+    pub const DELETE_ROWS_V0: u8 = 22;
+    pub const WRITE_ROWS_V1: u8 = 23;
+    pub const UPDATE_ROWS_V1: u8 = 24;
+    pub const DELETE_ROWS_V1: u8 = 25;
+    pub const INCIDENT: u8 = 26;
+    pub const HEARTBEAT: u8 = 27;
+    pub const IGNORABLE: u8 = 28;
+    pub const ROWS_QUERY: u8 = 29;
+    pub const WRITE_ROWS_V2: u8 = 30;
+    pub const UPDATE_ROWS_V2: u8 = 31;
+    pub const DELETE_ROWS_V2: u8 = 32;
+    pub const GTID: u8 = 33;
+    pub const ANONYMOUS_GTID: u8 = 34;
+    pub const PREVIOUS_GTIDS: u8 = 35;
+    pub const TRANSACTION_CONTEXT: u8 = 36;
+    pub const VIEW_CHANGE: u8 = 37;
+    pub const XA_PREPARE: u8 = 38;
+    pub const PARTIAL_UPDATE_ROWS: u8 = 39;
+    pub const TRANSACTION_PAYLOAD: u8 = 40;
+    pub const HEARTBEAT_V2: u8 = 41;
+    pub const GTID_TAGGED: u8 = 42;
+    pub const MARIA_ANNOTATE_ROWS: u8 = 160;
+    pub const MARIA_BINLOG_CHECKPOINT: u8 = 161;
+    pub const MARIA_GTID: u8 = 162;
+    pub const MARIA_GTID_LIST: u8 = 163;
+    pub const MARIA_START_ENCRYPTION: u8 = 164;
+    pub const MARIA_QUERY_COMPRESSED: u8 = 165;
+    pub const MARIA_WRITE_ROWS_COMPRESSED_V1: u8 = 166;
+    pub const MARIA_UPDATE_ROWS_COMPRESSED_V1: u8 = 167;
+    pub const MARIA_DELETE_ROWS_COMPRESSED_V1: u8 = 168;
+    pub const MARIA_WRITE_ROWS_COMPRESSED: u8 = 169;
+    pub const MARIA_UPDATE_ROWS_COMPRESSED: u8 = 170;
+    pub const MARIA_DELETE_ROWS_COMPRESSED: u8 = 171;
+}
+
+/// The 19-byte common header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventHeader {
+    /// Seconds since the epoch when the statement began.
+    pub timestamp: u32,
+    pub event_type: u8,
+    pub server_id: u32,
+    /// Total size including header and checksum.
+    pub event_size: u32,
+    /// Offset of the NEXT event in the file (0 for some artificial events).
+    pub log_pos: u32,
+    pub flags: u16,
+}
+
+/// One decoded event with where it sits.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub header: EventHeader,
+    /// Offset of this event's first byte in its binlog file.
+    pub offset: u64,
+    pub body: EventBody<'a>,
+}
+
+/// Event bodies. Types we do not need in detail are `Other`; unknown future types are `Unknown`
+/// (the decoder logs a warning once per type and never fails on them).
+#[derive(Debug, Clone)]
+pub enum EventBody<'a> {
+    FormatDescription(FormatDescription),
+    Rotate { next_file: String, position: u64 },
+    Query(QueryEvent<'a>),
+    Xid { xid: u64 },
+    TableMap(Arc<TableMap>),
+    Rows(RowsEvent<'a>),
+    /// MySQL GTID / ANONYMOUS_GTID / GTID_TAGGED.
+    Gtid(MysqlGtid),
+    PreviousGtids { sets: Vec<GtidSet> },
+    /// MySQL ROWS_QUERY or MariaDB ANNOTATE_ROWS: the statement text.
+    RowsQuery { sql: &'a [u8] },
+    /// MariaDB GTID event.
+    MariaGtid(MariaGtid),
+    MariaGtidList { gtids: Vec<(u32, u32, u64)> },
+    MariaBinlogCheckpoint { file: String },
+    XaPrepare { one_phase: bool, xid: Vec<u8> },
+    /// MySQL TRANSACTION_PAYLOAD: inner events, decompressed (they share this event's position).
+    TransactionPayload(TransactionPayload),
+    Heartbeat { file: String },
+    Intvar { kind: u8, value: u64 },
+    Rand { seed1: u64, seed2: u64 },
+    UserVar,
+    Stop,
+    Other { event_type: u8 },
+    Unknown { event_type: u8 },
+}
+
+/// FORMAT_DESCRIPTION: server version, per-type post-header lengths and checksum algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatDescription {
+    pub binlog_version: u16,
+    pub server_version: String,
+    pub create_timestamp: u32,
+    pub header_len: u8,
+    pub post_header_lens: Vec<u8>,
+    /// 0 = off, 1 = CRC32; `None` for servers older than 5.6.1 (no checksum field).
+    pub checksum_alg: Option<u8>,
+}
+
+/// QUERY (and MariaDB QUERY_COMPRESSED, decompressed into `sql_owned`).
+#[derive(Debug, Clone)]
+pub struct QueryEvent<'a> {
+    pub thread_id: u32,
+    pub exec_time: u32,
+    pub error_code: u16,
+    /// Default database of the session (may be empty).
+    pub schema: &'a [u8],
+    pub sql: std::borrow::Cow<'a, [u8]>,
+    /// Status variables of interest.
+    pub status: QueryStatus,
+}
+
+/// Parsed status variables of a QUERY event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryStatus {
+    pub flags2: Option<u32>,
+    pub sql_mode: Option<u64>,
+    /// (character_set_client, collation_connection, collation_server)
+    pub charset: Option<(u16, u16, u16)>,
+    pub time_zone: Option<String>,
+    pub catalog: Option<String>,
+    pub ddl_xid: Option<u64>,
+    pub default_collation_for_utf8mb4: Option<u16>,
+}
+
+/// A MySQL GTID event (also ANONYMOUS_GTID and tagged GTIDs).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MysqlGtid {
+    pub anonymous: bool,
+    pub flags: u8,
+    pub sid: [u8; 16],
+    pub gno: i64,
+    pub tag: Option<String>,
+    pub last_committed: Option<i64>,
+    pub sequence_number: Option<i64>,
+}
+
+impl MysqlGtid {
+    /// `uuid:gno` or `uuid:tag:gno`.
+    pub fn to_gtid_string(&self) -> String {
+        let u = uuid_string(&self.sid);
+        match &self.tag {
+            Some(t) => format!("{u}:{t}:{}", self.gno),
+            None => format!("{u}:{}", self.gno),
+        }
+    }
+}
+
+/// Formats 16 bytes as a lower-case UUID.
+pub fn uuid_string(b: &[u8; 16]) -> String {
+    let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    format!("{}-{}-{}-{}-{}", h(0..4), h(4..6), h(6..8), h(8..10), h(10..16))
+}
+
+/// One UUID's intervals in a PREVIOUS_GTIDS set (intervals are [start, end) as in the binlog).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GtidSet {
+    pub sid: [u8; 16],
+    pub tag: Option<String>,
+    pub intervals: Vec<(i64, i64)>,
+}
+
+/// A MariaDB GTID event: `domain-server-seq` (server id is the header's).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MariaGtid {
+    pub seq_no: u64,
+    pub domain_id: u32,
+    pub flags: u8,
+    /// Present when the FL_GROUP_COMMIT_ID flag is set.
+    pub commit_id: Option<u64>,
+    /// True when the transaction is standalone (no BEGIN/COMMIT, e.g. DDL).
+    pub standalone: bool,
+}
+
+/// A decompressed TRANSACTION_PAYLOAD: the inner event bytes (each a complete event without
+/// checksum) in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionPayload {
+    pub compression: u8,
+    pub uncompressed: Vec<u8>,
+}
+
+/// TABLE_MAP, decoded once and shared by the rows events that follow it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableMap {
+    pub table_id: u64,
+    pub flags: u16,
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<ColumnType>,
+    /// Optional metadata (MySQL 8 `binlog_row_metadata`, MariaDB 10.5+); `None` when absent.
+    pub meta: OptionalMeta,
+}
+
+/// One column as TABLE_MAP describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColumnType {
+    /// The real type (ENUM/SET/STRING resolved from the metadata of MYSQL_TYPE_STRING).
+    pub real_type: u8,
+    /// The type code as written in the column type array.
+    pub binlog_type: u8,
+    /// Type metadata (length bytes, precision/scale, fsp, ...), normalised per type.
+    pub meta: u16,
+    pub nullable: bool,
+}
+
+/// TABLE_MAP optional metadata fields (each `None`/empty when not logged).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OptionalMeta {
+    /// One flag per numeric column, in numeric-column order, expanded here to one entry per column
+    /// (`None` for non-numeric columns).
+    pub unsigned: Option<Vec<Option<bool>>>,
+    pub default_charset: Option<u16>,
+    /// Per string column collation, expanded to one entry per column.
+    pub column_charsets: Option<Vec<Option<u16>>>,
+    pub column_names: Option<Vec<String>>,
+    pub set_values: Option<Vec<Vec<Vec<u8>>>>,
+    pub enum_values: Option<Vec<Vec<Vec<u8>>>>,
+    pub geometry_types: Option<Vec<u32>>,
+    /// Primary key column indexes (with prefix lengths ignored).
+    pub primary_key: Option<Vec<u16>>,
+    pub visibility: Option<Vec<bool>>,
+}
+
+/// WRITE / UPDATE / DELETE (v0, v1, v2, MariaDB compressed) and PARTIAL_UPDATE rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowsKind {
+    Write,
+    Update,
+    Delete,
+    /// MySQL PARTIAL_UPDATE_ROWS: like Update, JSON columns of the after image may be diffs.
+    PartialUpdate,
+}
+
+/// A rows event; rows are decoded on demand with [`RowsEvent::rows`].
+#[derive(Debug, Clone)]
+pub struct RowsEvent<'a> {
+    pub kind: RowsKind,
+    pub table_id: u64,
+    pub flags: u16,
+    /// The TABLE_MAP in force (`None` if the table id was never mapped: a decode error per row).
+    pub table: Option<Arc<TableMap>>,
+    pub column_count: usize,
+    /// Columns present in the before image (delete/update) or the only image (write).
+    pub present: Bitmap<'a>,
+    /// Columns present in the after image (update only).
+    pub present_after: Option<Bitmap<'a>>,
+    /// The row data (after the bitmaps), decompressed for MariaDB compressed events.
+    pub data: std::borrow::Cow<'a, [u8]>,
+}
+
+/// A column bitmap as logged (bit i = column i).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bitmap<'a>(pub &'a [u8]);
+
+impl Bitmap<'_> {
+    pub fn get(&self, i: usize) -> bool {
+        self.0.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
+    }
+}
+
+/// One row: `before` for update/delete, `after` for write/update. Each image has one slot per
+/// table column; `None` = the column is not in this image (MINIMAL/NOBLOB row images).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row<'a> {
+    pub before: Option<Vec<Option<Value<'a>>>>,
+    pub after: Option<Vec<Option<Value<'a>>>>,
+}

@@ -1,0 +1,62 @@
+//! Typed column values of a row image, borrowed from the event buffer.
+//!
+//! Values keep what the binlog says and nothing more: integers are sign-extended as stored (the
+//! consumer applies UNSIGNED from its table metadata, as Java Canal does), temporal values keep
+//! their binlog format (old and new), strings and blobs are raw bytes (charset is the consumer's
+//! business), DECIMAL is the raw packed form with a formatter, JSON is MySQL's binary form with a
+//! converter to text.
+
+/// One column value of one row image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    /// TINY/SHORT/INT24/LONG/LONGLONG, sign-extended from `width` bytes.
+    Int { value: i64, width: u8 },
+    Float(f32),
+    Double(f64),
+    /// NEWDECIMAL in MySQL's packed binary form.
+    Decimal(Decimal<'a>),
+    /// YEAR: 0 or 1901..=2155 (the stored byte + 1900, 0 kept as 0).
+    Year(u16),
+    /// DATE (and NEWDATE): components as stored (zero parts allowed).
+    Date { year: u16, month: u8, day: u8 },
+    /// TIME2 (MySQL 5.6+ format) with fractional seconds precision `fsp`.
+    Time2 { negative: bool, hours: u32, minutes: u8, seconds: u8, micros: u32, fsp: u8 },
+    /// Old TIME (type 11): the stored integer `HHMMSS` with sign.
+    TimeV1(i32),
+    /// DATETIME2 with `fsp`.
+    DateTime2 { year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8, micros: u32, fsp: u8 },
+    /// Old DATETIME (type 12): the stored integer `YYYYMMDDhhmmss`.
+    DateTimeV1(u64),
+    /// TIMESTAMP2 (`fsp` > 0 possible) or old TIMESTAMP (`fsp` = 0): seconds since the epoch, UTC.
+    Timestamp { seconds: u32, micros: u32, fsp: u8 },
+    /// BIT(n): `bits` = n, bytes big-endian, `(n + 7) / 8` of them.
+    Bit { bits: u16, bytes: &'a [u8] },
+    /// ENUM: the 1-based index (0 = the invalid '' value).
+    Enum(u16),
+    /// SET: the member bitmask.
+    Set(u64),
+    /// CHAR/VARCHAR/VAR_STRING/BINARY/VARBINARY bytes as stored (CHAR has no padding in binlog).
+    String(&'a [u8]),
+    /// TINY/MEDIUM/LONG/BLOB and TEXT bytes.
+    Blob(&'a [u8]),
+    /// GEOMETRY bytes (4-byte SRID + WKB).
+    Geometry(&'a [u8]),
+    /// JSON in MySQL's binary format (a full value). MariaDB logs JSON as a blob instead.
+    Json(&'a [u8]),
+    /// A partial JSON update (MySQL PARTIAL_UPDATE_ROWS after image): the raw diff vector.
+    JsonDiff(&'a [u8]),
+    /// VECTOR bytes (MySQL 9).
+    Vector(&'a [u8]),
+}
+
+/// A packed DECIMAL as it sits in the row image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decimal<'a> {
+    pub precision: u8,
+    pub scale: u8,
+    /// Exactly `decimal_bin_size(precision, scale)` bytes.
+    pub bytes: &'a [u8],
+}
+
+

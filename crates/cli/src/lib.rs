@@ -1,0 +1,1 @@
+//! canal-cli: the canal-server daemon and the canalctl operator tool.

@@ -1,0 +1,1 @@
+//! Java `CanalServerWithEmbedded`: batch bookkeeping of each destination over its store and meta manager.
