@@ -108,10 +108,100 @@ pub enum EventBody<'a> {
     Heartbeat { file: String },
     Intvar { kind: u8, value: u64 },
     Rand { seed1: u64, seed2: u64 },
+    /// Legacy placeholder; the decoder emits [`EventBody::UserVariable`] instead.
     UserVar,
+    /// USER_VAR: `SET @name := value` as logged before a statement that uses it.
+    UserVariable(UserVarEvent<'a>),
     Stop,
     Other { event_type: u8 },
     Unknown { event_type: u8 },
+}
+
+/// A USER_VAR event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserVarEvent<'a> {
+    /// Variable name (without `@`).
+    pub name: &'a [u8],
+    /// `None` when the value is NULL.
+    pub value: Option<UserVarValue<'a>>,
+}
+
+/// The value of a USER_VAR event, by MySQL item result type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserVarValue<'a> {
+    /// STRING_RESULT: bytes in collation `charset`.
+    String { charset: u32, bytes: &'a [u8] },
+    /// REAL_RESULT: an 8-byte double (bits kept exact).
+    Real(u64),
+    /// INT_RESULT: 8 bytes, `unsigned` from the trailing flags byte.
+    Int { value: i64, unsigned: bool },
+    /// DECIMAL_RESULT: precision, scale, packed decimal bytes.
+    Decimal { precision: u8, scale: u8, bytes: &'a [u8] },
+    /// Any other result type: raw bytes.
+    Other { kind: u8, bytes: &'a [u8] },
+}
+
+/// Human-readable name of an event type code (`"WRITE_ROWS_V2"`, `"MARIA_GTID"`, ...).
+pub fn event_type_name(t: u8) -> &'static str {
+    use types::*;
+    match t {
+        UNKNOWN => "UNKNOWN",
+        START_V3 => "START_V3",
+        QUERY => "QUERY",
+        STOP => "STOP",
+        ROTATE => "ROTATE",
+        INTVAR => "INTVAR",
+        6 => "LOAD",
+        SLAVE => "SLAVE",
+        8 => "CREATE_FILE",
+        APPEND_BLOCK => "APPEND_BLOCK",
+        10 => "EXEC_LOAD",
+        DELETE_FILE => "DELETE_FILE",
+        12 => "NEW_LOAD",
+        RAND => "RAND",
+        USER_VAR => "USER_VAR",
+        FORMAT_DESCRIPTION => "FORMAT_DESCRIPTION",
+        XID => "XID",
+        BEGIN_LOAD_QUERY => "BEGIN_LOAD_QUERY",
+        EXECUTE_LOAD_QUERY => "EXECUTE_LOAD_QUERY",
+        TABLE_MAP => "TABLE_MAP",
+        WRITE_ROWS_V0 => "PRE_GA_WRITE_ROWS",
+        UPDATE_ROWS_V0 => "PRE_GA_UPDATE_ROWS",
+        DELETE_ROWS_V0 => "PRE_GA_DELETE_ROWS",
+        WRITE_ROWS_V1 => "WRITE_ROWS_V1",
+        UPDATE_ROWS_V1 => "UPDATE_ROWS_V1",
+        DELETE_ROWS_V1 => "DELETE_ROWS_V1",
+        INCIDENT => "INCIDENT",
+        HEARTBEAT => "HEARTBEAT",
+        IGNORABLE => "IGNORABLE",
+        ROWS_QUERY => "ROWS_QUERY",
+        WRITE_ROWS_V2 => "WRITE_ROWS_V2",
+        UPDATE_ROWS_V2 => "UPDATE_ROWS_V2",
+        DELETE_ROWS_V2 => "DELETE_ROWS_V2",
+        GTID => "GTID",
+        ANONYMOUS_GTID => "ANONYMOUS_GTID",
+        PREVIOUS_GTIDS => "PREVIOUS_GTIDS",
+        TRANSACTION_CONTEXT => "TRANSACTION_CONTEXT",
+        VIEW_CHANGE => "VIEW_CHANGE",
+        XA_PREPARE => "XA_PREPARE",
+        PARTIAL_UPDATE_ROWS => "PARTIAL_UPDATE_ROWS",
+        TRANSACTION_PAYLOAD => "TRANSACTION_PAYLOAD",
+        HEARTBEAT_V2 => "HEARTBEAT_V2",
+        GTID_TAGGED => "GTID_TAGGED",
+        MARIA_ANNOTATE_ROWS => "MARIA_ANNOTATE_ROWS",
+        MARIA_BINLOG_CHECKPOINT => "MARIA_BINLOG_CHECKPOINT",
+        MARIA_GTID => "MARIA_GTID",
+        MARIA_GTID_LIST => "MARIA_GTID_LIST",
+        MARIA_START_ENCRYPTION => "MARIA_START_ENCRYPTION",
+        MARIA_QUERY_COMPRESSED => "MARIA_QUERY_COMPRESSED",
+        MARIA_WRITE_ROWS_COMPRESSED_V1 => "MARIA_WRITE_ROWS_COMPRESSED_V1",
+        MARIA_UPDATE_ROWS_COMPRESSED_V1 => "MARIA_UPDATE_ROWS_COMPRESSED_V1",
+        MARIA_DELETE_ROWS_COMPRESSED_V1 => "MARIA_DELETE_ROWS_COMPRESSED_V1",
+        MARIA_WRITE_ROWS_COMPRESSED => "MARIA_WRITE_ROWS_COMPRESSED",
+        MARIA_UPDATE_ROWS_COMPRESSED => "MARIA_UPDATE_ROWS_COMPRESSED",
+        MARIA_DELETE_ROWS_COMPRESSED => "MARIA_DELETE_ROWS_COMPRESSED",
+        _ => "UNKNOWN_TYPE",
+    }
 }
 
 /// FORMAT_DESCRIPTION: server version, per-type post-header lengths and checksum algorithm.

@@ -60,3 +60,84 @@ pub struct Decimal<'a> {
 }
 
 
+
+fn write_frac(f: &mut std::fmt::Formatter<'_>, micros: u32, fsp: u8) -> std::fmt::Result {
+    if fsp == 0 {
+        return Ok(());
+    }
+    let s = format!("{micros:06}");
+    write!(f, ".{}", &s[..(fsp as usize).min(6)])
+}
+
+/// MySQL-like text for logs and the dump tool (not Canal's rendering, which lives in `parse`):
+/// temporal values as `YYYY-MM-DD hh:mm:ss[.fraction]`, TIMESTAMP as epoch seconds, DECIMAL
+/// canonical, strings lossily as UTF-8, binary as hex.
+impl std::fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Value::Null => f.write_str("NULL"),
+            Value::Int { value, .. } => write!(f, "{value}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Double(x) => write!(f, "{x:?}"),
+            Value::Decimal(d) => write!(f, "{d}"),
+            Value::Year(y) => write!(f, "{y:04}"),
+            Value::Date { year, month, day } => write!(f, "{year:04}-{month:02}-{day:02}"),
+            Value::Time2 { negative, hours, minutes, seconds, micros, fsp } => {
+                let sign = if negative { "-" } else { "" };
+                write!(f, "{sign}{hours:02}:{minutes:02}:{seconds:02}")?;
+                write_frac(f, micros, fsp)
+            }
+            Value::TimeV1(v) => {
+                let sign = if v < 0 { "-" } else { "" };
+                let a = v.unsigned_abs();
+                write!(f, "{sign}{:02}:{:02}:{:02}", a / 10000, a / 100 % 100, a % 100)
+            }
+            Value::DateTime2 { year, month, day, hour, minute, second, micros, fsp } => {
+                write!(f, "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")?;
+                write_frac(f, micros, fsp)
+            }
+            Value::DateTimeV1(v) => {
+                let (d, t) = (v / 1_000_000, v % 1_000_000);
+                write!(
+                    f,
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    d / 10000,
+                    d / 100 % 100,
+                    d % 100,
+                    t / 10000,
+                    t / 100 % 100,
+                    t % 100
+                )
+            }
+            Value::Timestamp { seconds, micros, fsp } => {
+                write!(f, "{seconds}")?;
+                write_frac(f, micros, fsp)
+            }
+            Value::Bit { bytes, .. } => write!(f, "{}", crate::read::be_uint(bytes)),
+            Value::Enum(e) => write!(f, "{e}"),
+            Value::Set(s) => write!(f, "{s}"),
+            Value::String(b) | Value::Blob(b) => f.write_str(&String::from_utf8_lossy(b)),
+            Value::Geometry(b) | Value::Json(b) | Value::JsonDiff(b) | Value::Vector(b) => {
+                for x in b {
+                    write!(f, "{x:02x}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Value<'_> {
+    /// True for [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The integer of a BIT value (big-endian, up to 64 bits).
+    pub fn bit_value(&self) -> Option<u64> {
+        match self {
+            Value::Bit { bytes, .. } => Some(crate::read::be_uint(bytes)),
+            _ => None,
+        }
+    }
+}

@@ -15,7 +15,10 @@ pub mod scramble;
 
 /// Client protocol messages (`CanalProtocol.proto`), package `com.alibaba.otter.canal.protocol`.
 pub mod canal {
-    include!(concat!(env!("OUT_DIR"), "/com.alibaba.otter.canal.protocol.rs"));
+    include!(concat!(
+        env!("OUT_DIR"),
+        "/com.alibaba.otter.canal.protocol.rs"
+    ));
 }
 
 /// Entry messages (`EntryProtocol.proto`): proto2, every set field present on the wire.

@@ -90,19 +90,16 @@ pub fn messages_empty() -> Bytes {
 /// MESSAGES in raw mode: the stored entry bytes are copied once into the packet, and there is no
 /// version field (Java writes this packet by hand; wire-protocol.md §2.7).
 pub fn messages_raw(batch_id: i64, entries: &[Bytes]) -> Bytes {
-    let body_len = 1
-        + prost::length_delimiter_len(batch_id as u64 as usize)
-        + entries
-            .iter()
-            .map(|e| 1 + prost::length_delimiter_len(e.len()) + e.len())
-            .sum::<usize>();
-    let mut out = BytesMut::with_capacity(body_len + 16);
+    let body_len = raw_body_len(batch_id, entries);
+    let mut out = BytesMut::with_capacity(
+        2 + prost::encoding::encoded_len_varint(body_len as u64) + body_len,
+    );
     // field 3 (type) varint
     out.put_u8(0x18);
     prost::encoding::encode_varint(PacketType::Messages as u64, &mut out);
     // field 5 (body) length-delimited
     out.put_u8(0x2a);
-    prost::encoding::encode_varint(raw_body_len(batch_id, entries) as u64, &mut out);
+    prost::encoding::encode_varint(body_len as u64, &mut out);
     out.put_u8(0x08);
     prost::encoding::encode_varint(batch_id as u64, &mut out);
     for e in entries {
@@ -110,7 +107,6 @@ pub fn messages_raw(batch_id: i64, entries: &[Bytes]) -> Bytes {
         prost::encoding::encode_varint(e.len() as u64, &mut out);
         out.put_slice(e);
     }
-    let _ = body_len;
     out.freeze()
 }
 
@@ -171,7 +167,10 @@ pub enum Body {
     ClientAck(ClientAck),
     ClientRollback(ClientRollback),
     /// A type without a body we understand (0, SHUTDOWN, DUMP, HEARTBEAT, unknown numbers).
-    Other { ty: i32, body: Bytes },
+    Other {
+        ty: i32,
+        body: Bytes,
+    },
 }
 
 /// Decodes the envelope of one frame payload.

@@ -1,0 +1,478 @@
+//! Live tests of the replica connection against the sandbox MySQL 9.7 (`scripts/start-mysql9.sh`;
+//! gated by CANAL_TEST_MYSQL9=127.0.0.1:3308): caching_sha2_password fast and full auth over
+//! plain TCP (RSA key exchange) and TLS, GTID dump, file/position dump, heartbeats, errors.
+
+mod client_support;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use canal_binlog::client::{
+    binlog_status, find_by_timestamp, start_dump, BinlogEvent, BinlogStream, ClientError,
+    Connection, Flavor, ReplicaOptions, SslMode, StartPosition,
+};
+use canal_binlog::event::types;
+use client_support::{exec, live_addr, opts, unique};
+
+const VAR: &str = "CANAL_TEST_MYSQL9";
+
+async fn root(addr: &str) -> Connection {
+    client_support::root(
+        addr,
+        "CANAL_TEST_MYSQL9_SOCKET",
+        "/var/cache/canal-rs/sid-chroot/run/canal-mysql9/mysqld.sock",
+    )
+    .await
+}
+
+/// FLUSH PRIVILEGES empties the sha2 cache for every account: tests that depend on the cache
+/// state run one at a time.
+fn cache_lock() -> &'static tokio::sync::Mutex<()> {
+    static L: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    L.get_or_init(|| tokio::sync::Mutex::new(()))
+}
+
+fn replica_opts(server_id: u32) -> ReplicaOptions {
+    ReplicaOptions {
+        server_id,
+        heartbeat_period: Duration::from_secs(1),
+        read_timeout: Duration::from_secs(10),
+        register: true,
+    }
+}
+
+fn table_map_name(ev: &BinlogEvent) -> Option<String> {
+    let b = ev.body();
+    let mut i = 8;
+    let sl = usize::from(*b.get(i)?);
+    i += 1 + sl + 1;
+    let tl = usize::from(*b.get(i)?);
+    Some(String::from_utf8_lossy(b.get(i + 1..i + 1 + tl)?).into_owned())
+}
+
+async fn read_until(
+    stream: &mut BinlogStream,
+    limit: Duration,
+    mut pred: impl FnMut(&BinlogEvent) -> bool,
+) -> Vec<BinlogEvent> {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ev = tokio::time::timeout(left, stream.next_event())
+            .await
+            .expect("timed out waiting for the expected event")
+            .expect("binlog stream error");
+        if !ev.artificial && !ev.is_heartbeat() {
+            // Sandbox files are far below 4 GiB: offsets are exactly what the header says.
+            assert_eq!(ev.next_offset, u64::from(ev.header.log_pos), "{:?}", ev.header);
+            assert_eq!(ev.offset, ev.next_offset - u64::from(ev.header.event_size), "{:?}", ev.header);
+        }
+        let done = pred(&ev);
+        seen.push(ev);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test]
+async fn caching_sha2_full_rsa_then_fast_over_plain_tcp() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let _g = cache_lock().lock().await;
+    let mut r = root(&addr).await;
+    exec(&mut r, &["FLUSH PRIVILEGES"]).await;
+    let mut c = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .expect("full auth over TCP");
+    assert_eq!(c.server_info().flavor, Flavor::Mysql);
+    assert!(!c.is_tls());
+    assert_eq!(c.auth_path(), "caching_sha2_password/full-rsa");
+    let u = c.query("select current_user()").await.unwrap();
+    assert_eq!(u.rows[0][0].as_deref(), Some("canal@%"));
+    c.quit().await.unwrap();
+    let c = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .expect("fast auth");
+    assert_eq!(c.auth_path(), "caching_sha2_password/fast");
+    // A wrong password after a cache flush goes through full auth and is refused clearly.
+    exec(&mut r, &["FLUSH PRIVILEGES"]).await;
+    let e = Connection::connect(&opts(&addr, "canal", "wrong"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ClientError::AuthFailed { server, .. } if server.code == 1045),
+        "{e:?}"
+    );
+    assert!(!e.is_transient());
+}
+
+#[tokio::test]
+async fn caching_sha2_full_then_fast_over_tls() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let _g = cache_lock().lock().await;
+    let mut r = root(&addr).await;
+    exec(&mut r, &["FLUSH PRIVILEGES"]).await;
+    let mut o = opts(&addr, "canal", "canal");
+    o.tls.mode = SslMode::Required;
+    let mut c = Connection::connect(&o).await.expect("full auth over TLS");
+    assert!(c.is_tls());
+    assert_eq!(c.auth_path(), "caching_sha2_password/full-cleartext");
+    // The server agrees the session is encrypted.
+    let v = c.query("SHOW STATUS LIKE 'Ssl_version'").await.unwrap();
+    let ver = v.rows[0][1].clone().unwrap_or_default();
+    assert!(ver.starts_with("TLSv1."), "Ssl_version={ver:?}");
+    c.quit().await.unwrap();
+    let c = Connection::connect(&o).await.expect("fast auth over TLS");
+    assert!(c.is_tls());
+    assert_eq!(c.auth_path(), "caching_sha2_password/fast");
+}
+
+#[tokio::test]
+async fn verify_ca_accepts_and_verify_identity_rejects_the_auto_generated_certificate() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let datadir = std::env::var("CANAL_TEST_MYSQL9_DATADIR")
+        .unwrap_or_else(|_| "/var/cache/canal-rs/sid-chroot/var/lib/canal-mysql9".into());
+    let ca = std::path::PathBuf::from(datadir).join("ca.pem");
+    // VERIFY_CA: the chain to the server's own CA verifies (the host name is not checked).
+    let mut o = opts(&addr, "canal", "canal");
+    o.tls.mode = SslMode::VerifyCa;
+    o.tls.ca_file = Some(ca.clone());
+    let c = Connection::connect(&o)
+        .await
+        .expect("VERIFY_CA with the server's CA");
+    assert!(c.is_tls());
+    // VERIFY_IDENTITY: the auto-generated certificate names no host, so 127.0.0.1 is refused.
+    o.tls.mode = SslMode::VerifyIdentity;
+    let e = Connection::connect(&o).await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Tls { message, .. } if message.contains("not valid for name")),
+        "{e:?}"
+    );
+    // A CA that did not sign the server certificate is refused even without host checks.
+    let other = std::env::temp_dir().join(unique("ca"));
+    std::fs::write(&other, include_str!("client_support/unrelated-ca.pem")).unwrap();
+    o.tls.mode = SslMode::VerifyCa;
+    o.tls.ca_file = Some(other.clone());
+    let e = Connection::connect(&o).await.unwrap_err();
+    assert!(matches!(e, ClientError::Tls { .. }), "{e:?}");
+    let _ = std::fs::remove_file(other);
+}
+
+#[tokio::test]
+async fn dump_from_gtid_set_and_file_position() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let table = unique("gtid");
+    let mut r = root(&addr).await;
+    exec(
+        &mut r,
+        &[
+            "CREATE DATABASE IF NOT EXISTS test",
+            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
+        ],
+    )
+    .await;
+    let st = binlog_status(&mut r).await.unwrap();
+    assert!(!st.gtid_set.is_empty(), "gtid_mode=ON expected: {st:?}");
+    let uuid = r.query("select @@server_uuid").await.unwrap().rows[0][0]
+        .clone()
+        .unwrap();
+    exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (1)")]).await;
+
+    // GTID dump: only transactions outside the set arrive; ours is among them.
+    let c = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .unwrap();
+    let mut s = start_dump(
+        c,
+        &replica_opts(64_001),
+        &StartPosition::Gtid(st.gtid_set.clone()),
+    )
+    .await
+    .unwrap();
+    let mut mapped = false;
+    let events = read_until(&mut s, Duration::from_secs(20), |ev| {
+        if ev.event_type() == types::TABLE_MAP {
+            mapped = table_map_name(ev).is_some_and(|t| t == table);
+        }
+        mapped && ev.event_type() == types::XID
+    })
+    .await;
+    let executed_max: i64 = st
+        .gtid_set
+        .split(',')
+        .map(str::trim)
+        .find(|p| p.starts_with(uuid.as_str()))
+        .and_then(|p| p.rsplit(['-', ':']).next())
+        .and_then(|n| n.parse().ok())
+        .expect("own uuid in the executed set");
+    let gtids: Vec<&BinlogEvent> = events
+        .iter()
+        .filter(|e| e.event_type() == types::GTID)
+        .collect();
+    assert!(!gtids.is_empty());
+    for g in &gtids {
+        let s = g.gtid.as_deref().unwrap();
+        let (u, n) = s.rsplit_once(':').unwrap();
+        if u == uuid {
+            assert!(
+                n.parse::<i64>().unwrap() > executed_max,
+                "{s} was already executed ({})",
+                st.gtid_set
+            );
+        }
+    }
+    let rows = events
+        .iter()
+        .find(|e| e.event_type() == types::WRITE_ROWS_V2)
+        .expect("WRITE_ROWS v2");
+    assert!(rows
+        .gtid
+        .as_deref()
+        .is_some_and(|g| g.starts_with(uuid.as_str())));
+    s.close().await.unwrap();
+
+    // File/position dump from the status taken before the insert sees the same rows, contiguously.
+    let c = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .unwrap();
+    let mut s = start_dump(
+        c,
+        &replica_opts(64_002),
+        &StartPosition::FilePos {
+            file: st.file.clone(),
+            pos: st.position,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(s.checksum());
+    let mut mapped = false;
+    let events = read_until(&mut s, Duration::from_secs(20), |ev| {
+        if ev.event_type() == types::TABLE_MAP {
+            mapped = table_map_name(ev).is_some_and(|t| t == table);
+        }
+        mapped && ev.event_type() == types::XID
+    })
+    .await;
+    let real: Vec<&BinlogEvent> = events
+        .iter()
+        .filter(|e| !e.artificial && !e.is_heartbeat())
+        .collect();
+    assert_eq!(real[0].offset, st.position);
+    for w in real.windows(2) {
+        assert_eq!(
+            w[1].offset, w[0].next_offset,
+            "{:?} after {:?}",
+            w[1].header, w[0].header
+        );
+    }
+    for e in &events {
+        let (body, crc) = e.data.split_at(e.data.len() - 4);
+        assert_eq!(
+            crc32fast::hash(body).to_le_bytes(),
+            crc,
+            "checksum of {:?}",
+            e.header
+        );
+    }
+    s.close().await.unwrap();
+    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+}
+
+#[tokio::test]
+async fn heartbeat_and_missing_file_on_mysql() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let mut c = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .unwrap();
+    let st = binlog_status(&mut c).await.expect("show binary log status");
+    let mut s = start_dump(
+        c,
+        &replica_opts(64_003),
+        &StartPosition::FilePos {
+            file: st.file.clone(),
+            pos: st.position,
+        },
+    )
+    .await
+    .unwrap();
+    let events = read_until(&mut s, Duration::from_secs(8), |ev| ev.is_heartbeat()).await;
+    let hb = events.last().unwrap();
+    assert_eq!(hb.offset, hb.next_offset);
+    s.close().await.unwrap();
+
+    let c = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .unwrap();
+    let start = StartPosition::FilePos {
+        file: "mysql-bin.999999".into(),
+        pos: 4,
+    };
+    let e = match start_dump(c, &replica_opts(64_004), &start).await {
+        Err(e) => e,
+        Ok(mut s) => s.next_event().await.unwrap_err(),
+    };
+    assert!(e.is_purged(), "{e:?}");
+}
+
+#[tokio::test]
+async fn missing_replication_privilege_on_mysql() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let user = unique("norepl");
+    let mut r = root(&addr).await;
+    exec(
+        &mut r,
+        &[
+            &format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'"),
+            &format!("GRANT SELECT ON *.* TO '{user}'@'%'"),
+        ],
+    )
+    .await;
+    let st = binlog_status(&mut r).await.unwrap();
+    // Over TLS so that caching_sha2 full auth works without the RSA key round trip too.
+    let mut o = opts(&addr, &user, "pw");
+    o.tls.mode = SslMode::Required;
+    let c = Connection::connect(&o).await.expect("login");
+    let start = StartPosition::FilePos {
+        file: st.file,
+        pos: st.position,
+    };
+    let e = match start_dump(c, &replica_opts(64_005), &start).await {
+        Err(e) => e,
+        Ok(mut s) => s.next_event().await.unwrap_err(),
+    };
+    eprintln!("MySQL dump without REPLICATION SLAVE: {e}");
+    assert!(matches!(e, ClientError::MissingPrivilege { .. }), "{e:?}");
+    exec(&mut r, &[&format!("DROP USER '{user}'@'%'")]).await;
+}
+
+#[tokio::test]
+async fn timestamp_search_on_mysql() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let table = unique("ts");
+    let mut r = root(&addr).await;
+    exec(
+        &mut r,
+        &[
+            "CREATE DATABASE IF NOT EXISTS test",
+            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
+            &format!("INSERT INTO test.{table} VALUES (1)"),
+        ],
+    )
+    .await;
+    let p1 = binlog_status(&mut r).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let ts_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let p2 = binlog_status(&mut r).await.unwrap();
+    exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (2)")]).await;
+    let found = find_by_timestamp(&opts(&addr, "canal", "canal"), &replica_opts(64_006), ts_ms)
+        .await
+        .expect("found");
+    assert_eq!(found.file, p1.file);
+    assert!(
+        found.position >= p1.position && found.position <= p2.position,
+        "{found:?} vs {p1:?} {p2:?}"
+    );
+    assert!(
+        found.gtid.is_some(),
+        "GTID of the found transaction: {found:?}"
+    );
+    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+}
+
+#[tokio::test]
+async fn reconnect_after_kill_resumes_from_the_committed_gtid_set() {
+    use canal_binlog::client::{Backoff, ReplicaClient, StreamItem};
+    let Some(addr) = live_addr(VAR) else { return };
+    let table = unique("recon");
+    let mut r = root(&addr).await;
+    exec(
+        &mut r,
+        &[
+            "CREATE DATABASE IF NOT EXISTS test",
+            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
+        ],
+    )
+    .await;
+    let st = binlog_status(&mut r).await.unwrap();
+    let mut client = ReplicaClient::new(
+        opts(&addr, "canal", "canal"),
+        replica_opts(64_007),
+        StartPosition::Gtid(st.gtid_set),
+    )
+    .with_backoff(Backoff {
+        initial: Duration::from_millis(100),
+        max: Duration::from_secs(1),
+        max_attempts: Some(20),
+    });
+    exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (1)")]).await;
+    // The executed set right after our first transaction is the committed boundary.
+    let committed = binlog_status(&mut r).await.unwrap().gtid_set;
+    let mut mapped = false;
+    let first_gtid = loop {
+        match tokio::time::timeout(Duration::from_secs(20), client.next())
+            .await
+            .expect("timeout")
+            .expect("event")
+        {
+            StreamItem::Event(ev) => {
+                if ev.event_type() == types::TABLE_MAP {
+                    mapped = table_map_name(&ev).is_some_and(|t| t == table);
+                }
+                if mapped && ev.event_type() == types::XID {
+                    break ev.gtid.clone().expect("gtid of the transaction");
+                }
+            }
+            StreamItem::Reconnected { .. } => panic!("unexpected reconnect"),
+        }
+    };
+    client.commit(StartPosition::Gtid(committed.clone()));
+    let id = client.stream().expect("connected").connection_id();
+    exec(
+        &mut r,
+        &[
+            &format!("KILL {id}"),
+            &format!("INSERT INTO test.{table} VALUES (2)"),
+        ],
+    )
+    .await;
+    let mut reconnected = false;
+    let mut gtids_after = Vec::new();
+    let mut mapped = false;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), client.next())
+            .await
+            .expect("timeout")
+            .expect("client")
+        {
+            StreamItem::Reconnected { from, .. } => {
+                assert_eq!(from, StartPosition::Gtid(committed.clone()));
+                reconnected = true;
+            }
+            StreamItem::Event(ev) if reconnected => {
+                if ev.event_type() == types::GTID {
+                    gtids_after.push(ev.gtid.clone().unwrap());
+                }
+                if ev.event_type() == types::TABLE_MAP {
+                    mapped = table_map_name(&ev).is_some_and(|t| t == table);
+                }
+                if mapped && ev.event_type() == types::XID {
+                    break;
+                }
+            }
+            StreamItem::Event(_) => {}
+        }
+    }
+    assert!(!gtids_after.is_empty());
+    assert!(
+        !gtids_after.iter().any(|g| **g == *first_gtid),
+        "{first_gtid} was committed and must not be re-sent"
+    );
+    client.close().await;
+    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+}

@@ -1,0 +1,847 @@
+//! One destination end to end (Java `CanalInstanceWithSpring` + `MysqlEventParser`):
+//!
+//! ```text
+//! [reader task]  ReplicaClient (dump, reconnect)  --bounded channel-->
+//! [parser thread] EventDecoder -> Converter -> TransactionBuffer  --bounded channel-->
+//! [sink thread]  EntrySink -> EventStore (blocking put = back-pressure) -> log position
+//! ```
+//!
+//! The store and the meta manager live as long as the instance and are registered with the
+//! server through a [`Registry`]; the three stages form one "parser run" that is restarted with
+//! backoff after errors ([`crate::supervise`]) from a freshly decided start position. The parser
+//! and sink stages are plain threads because the converter asks the source for table
+//! definitions synchronously and the store applies back-pressure by blocking.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use canal_binlog::client::conn::{ConnectOptions, Connection};
+use canal_binlog::client::position::PreflightOptions;
+use canal_binlog::client::reconnect::{ReplicaClient, StreamItem};
+use canal_binlog::client::replica::{canal_slave_id, BinlogEvent, ReplicaOptions, StartPosition};
+use canal_binlog::client::{SslMode as ClientSslMode, TlsOptions};
+use canal_binlog::event::EventBody;
+use canal_binlog::EventDecoder;
+use canal_config::{BatchMode, InstanceConfig, MetaMode, SslMode};
+use canal_meta::log_position::{
+    FailbackLogPositionManager, LogPositionManager, MemoryLogPositionManager,
+    MetaLogPositionManager,
+};
+use canal_meta::{FileMixedMetaManager, MemoryMetaManager, MetaManager};
+use canal_parse::{ConvertOptions, Converter, ParsedEntry, TableMetaSource};
+use canal_protocol::entry::EntryType;
+use canal_protocol::position::{LogIdentity, LogPosition, SourceAddress};
+use canal_sink::{last_transaction_end, EntrySink, SinkConfig, TransactionBuffer, TxItem};
+use canal_store::{Event, EventStore, StoreConfig};
+use tokio::sync::{mpsc, watch};
+
+use crate::controller::Launcher;
+use crate::error::InstanceError;
+use crate::position::{decide_start, StartInputs};
+use crate::probe::ClientProbe;
+use crate::supervise::{supervise, Outcome, RestartBackoff};
+
+/// What the server needs of a running destination.
+#[derive(Clone)]
+pub struct Parts {
+    /// Destination name.
+    pub destination: String,
+    /// Its ring buffer.
+    pub store: Arc<EventStore>,
+    /// Its meta manager.
+    pub meta: Arc<dyn MetaManager>,
+    filter: Arc<watch::Sender<Option<String>>>,
+}
+
+impl Parts {
+    /// Java `subscribeChange`: a client subscribed with `filter`; a non-blank one replaces the
+    /// parser's table filter (`canal.instance.filter.regex`) from the next event on.
+    pub fn set_filter(&self, filter: &str) {
+        let f = filter.trim();
+        if f.is_empty() {
+            return;
+        }
+        self.filter.send_if_modified(|cur| {
+            if cur.as_deref() == Some(f) {
+                false
+            } else {
+                *cur = Some(f.to_string());
+                true
+            }
+        });
+    }
+
+    /// The filter set by the last subscription, if any.
+    pub fn filter(&self) -> Option<String> {
+        self.filter.borrow().clone()
+    }
+}
+
+/// Where running destinations are announced (the embedded server's registry).
+pub trait Registry: Send + Sync + 'static {
+    /// `parts` started.
+    fn register(&self, parts: &Parts);
+    /// The destination stopped.
+    fn unregister(&self, destination: &str);
+}
+
+/// Runs destinations as real pipelines.
+pub struct PipelineLauncher<R: Registry> {
+    registry: R,
+    backoff: RestartBackoff,
+}
+
+impl<R: Registry> PipelineLauncher<R> {
+    /// A launcher announcing destinations to `registry`.
+    pub fn new(registry: R) -> Self {
+        Self {
+            registry,
+            backoff: RestartBackoff::default(),
+        }
+    }
+
+    /// Overrides the restart backoff.
+    pub fn with_backoff(mut self, backoff: RestartBackoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
+/// A running destination.
+pub struct Running {
+    parts: Parts,
+    log_positions: Arc<dyn LogPositionManager>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Outcome>,
+}
+
+impl Running {
+    /// Store and meta of the destination.
+    pub fn parts(&self) -> &Parts {
+        &self.parts
+    }
+}
+
+/// Everything one parser run needs (cloned into each restart).
+#[derive(Clone)]
+struct RunCtx {
+    cfg: Arc<InstanceConfig>,
+    store: Arc<EventStore>,
+    log_positions: Arc<dyn LogPositionManager>,
+    stop: watch::Receiver<bool>,
+    filter: watch::Receiver<Option<String>>,
+    /// Dump failures with errno 1236 (not "purged") since the last position reset.
+    dump_errors: Arc<std::sync::atomic::AtomicU32>,
+}
+
+/// Java's `dumpErrorCountThreshold`.
+const DUMP_ERROR_THRESHOLD: u32 = 2;
+
+/// Whether `e` is a dump failure Java counts: an IOException with `errno = 1236` that is not
+/// a "purged" error (those are a different exception type in Java and never counted).
+fn counts_as_dump_error(e: &InstanceError) -> bool {
+    match e {
+        InstanceError::Source(c) => {
+            !c.is_purged() && c.server_error().is_some_and(|s| s.code == 1236)
+        }
+        _ => false,
+    }
+}
+
+fn store_config(cfg: &InstanceConfig) -> Result<StoreConfig, InstanceError> {
+    let too_big = |what: &str| InstanceError::Unsupported(format!("{what} is too large"));
+    Ok(StoreConfig {
+        buffer_size: usize::try_from(cfg.store.buffer_size)
+            .map_err(|_| too_big("canal.instance.memory.buffer.size"))?,
+        mem_unit: i32::try_from(cfg.store.buffer_memunit)
+            .map_err(|_| too_big("canal.instance.memory.buffer.memunit"))?,
+        batch_mode: match cfg.store.batch_mode {
+            BatchMode::MemSize => canal_store::BatchMode::MemSize,
+            BatchMode::ItemSize => canal_store::BatchMode::ItemSize,
+        },
+        ddl_isolation: cfg.store.ddl_isolation,
+        raw: cfg.store.raw_entry,
+    })
+}
+
+impl<R: Registry> Launcher for PipelineLauncher<R> {
+    type Running = Running;
+
+    async fn launch(&self, cfg: InstanceConfig) -> Result<Running, InstanceError> {
+        let destination = cfg.destination.clone();
+        let meta: Arc<dyn MetaManager> = match cfg.settings.meta_mode {
+            MetaMode::Memory => Arc::new(MemoryMetaManager::new()),
+            MetaMode::File => Arc::new(FileMixedMetaManager::new(
+                cfg.file_data_dir.clone(),
+                Duration::from_millis(cfg.file_flush_period_ms),
+            )),
+            other => {
+                return Err(InstanceError::Unsupported(format!(
+                    "{} (canal.instance.global.spring.xml) is not supported yet; use file-instance.xml or memory-instance.xml",
+                    other.xml_name()
+                )))
+            }
+        };
+        meta.start()?;
+        let store = Arc::new(EventStore::new(store_config(&cfg)?)?);
+        let log_positions: Arc<dyn LogPositionManager> = Arc::new(FailbackLogPositionManager::new(
+            Arc::new(MemoryLogPositionManager::new()),
+            Arc::new(MetaLogPositionManager::new(meta.clone())),
+        ));
+        log_positions.start()?;
+        let (filter_tx, filter_rx) = watch::channel(None);
+        let parts = Parts {
+            destination: destination.clone(),
+            store: store.clone(),
+            meta,
+            filter: Arc::new(filter_tx),
+        };
+        self.registry.register(&parts);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let ctx = RunCtx {
+            cfg: Arc::new(cfg),
+            store,
+            log_positions: log_positions.clone(),
+            stop: stop_rx.clone(),
+            filter: filter_rx,
+            dump_errors: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+        };
+        let backoff = self.backoff;
+        let task = tokio::spawn(async move {
+            supervise(&destination, backoff, stop_rx, |_| {
+                let ctx = ctx.clone();
+                async move {
+                    let r = run_parser(ctx.clone()).await;
+                    if let Err(e) = &r {
+                        if counts_as_dump_error(e) {
+                            ctx.dump_errors
+                                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                    r
+                }
+            })
+            .await
+        });
+        Ok(Running {
+            parts,
+            log_positions,
+            stop: stop_tx,
+            task,
+        })
+    }
+
+    async fn shutdown(&self, running: Running) {
+        let _ = running.stop.send(true);
+        running.parts.store.stop();
+        match tokio::time::timeout(Duration::from_secs(30), running.task).await {
+            Ok(Ok(Outcome::Failed(e))) => {
+                tracing::warn!(destination = %running.parts.destination, error = %e, "instance had failed")
+            }
+            Ok(_) => {}
+            Err(_) => {
+                tracing::warn!(destination = %running.parts.destination, "parser did not stop within 30 s")
+            }
+        }
+        self.registry.unregister(&running.parts.destination);
+        if let Err(e) = running.log_positions.stop() {
+            tracing::warn!(destination = %running.parts.destination, error = %e, "log position manager stop failed");
+        }
+        // MetaLogPositionManager.stop() stops the shared meta manager (Java's lifecycle quirk);
+        // stopping again is harmless.
+        if let Err(e) = running.parts.meta.stop() {
+            tracing::warn!(destination = %running.parts.destination, error = %e, "meta manager stop failed");
+        }
+    }
+}
+
+fn connect_options(cfg: &InstanceConfig) -> ConnectOptions {
+    let mut o = ConnectOptions::new(
+        cfg.master.address.host.clone(),
+        cfg.master.address.port,
+        cfg.db_username.clone(),
+        cfg.db_password.clone(),
+    );
+    o.read_timeout = Duration::from_secs(cfg.so_timeout_secs);
+    let tls = &cfg.master.tls;
+    o.tls = TlsOptions {
+        mode: match tls.ssl_mode {
+            SslMode::Disabled => ClientSslMode::Disabled,
+            SslMode::Preferred => ClientSslMode::Preferred,
+            SslMode::Required => ClientSslMode::Required,
+            SslMode::VerifyCa => ClientSslMode::VerifyCa,
+            SslMode::VerifyIdentity => ClientSslMode::VerifyIdentity,
+        },
+        ca_file: tls
+            .trust_store_url
+            .as_deref()
+            .map(|u| u.strip_prefix("file:").unwrap_or(u).into()),
+    };
+    o
+}
+
+fn convert_options(cfg: &InstanceConfig) -> ConvertOptions {
+    ConvertOptions {
+        filter_regex: cfg.filter.regex.clone().unwrap_or_else(|| r".*\..*".into()),
+        black_regex: cfg.filter.black_regex.clone().unwrap_or_default(),
+        filter_query_dml: cfg.filter.query_dml,
+        filter_query_dcl: cfg.filter.query_dcl,
+        filter_query_ddl: cfg.filter.query_ddl,
+        filter_rows: cfg.filter.rows,
+        filter_table_error: cfg.filter.table_error,
+        field_filter: cfg.filter.field.clone(),
+        field_black_filter: cfg.filter.black_field.clone(),
+        timezone: None,
+        gtid_mode: cfg.gtid_on,
+    }
+}
+
+/// `SHOW CREATE TABLE` for the converter, on its own connection, from the parser thread.
+struct ShowCreate {
+    handle: tokio::runtime::Handle,
+    opts: ConnectOptions,
+    conn: Option<Connection>,
+}
+
+impl TableMetaSource for ShowCreate {
+    fn show_create_table(&mut self, schema: &str, table: &str) -> Result<Option<String>, String> {
+        let quote = |s: &str| format!("`{}`", s.replace('`', "``"));
+        let sql = format!("show create table {}.{}", quote(schema), quote(table));
+        let opts = self.opts.clone();
+        let mut conn = self.conn.take();
+        let (conn, result) = self.handle.block_on(async move {
+            if conn.is_none() {
+                match Connection::connect(&opts).await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => return (None, Err(e.to_string())),
+                }
+            }
+            let Some(mut c) = conn else {
+                return (None, Err("no connection".to_string()));
+            };
+            match c.query(&sql).await {
+                Ok(r) => {
+                    let text = r.rows.first().and_then(|row| row.get(1).cloned().flatten());
+                    (Some(c), Ok(text))
+                }
+                // 1146: table doesn't exist; 1049: unknown database
+                Err(e)
+                    if e.server_error()
+                        .is_some_and(|s| s.code == 1146 || s.code == 1049) =>
+                {
+                    (Some(c), Ok(None))
+                }
+                Err(e) => (None, Err(e.to_string())),
+            }
+        });
+        self.conn = conn;
+        result
+    }
+}
+
+/// A converted entry on its way to the sink, with where the next event starts.
+struct Item {
+    event: Event,
+    end_offset: u64,
+}
+
+impl TxItem for Item {
+    fn entry_type(&self) -> EntryType {
+        self.event.entry_type
+    }
+    fn event_type(&self) -> canal_protocol::entry::EventType {
+        self.event.event_type
+    }
+}
+
+/// One parser run: decide the start, dump, convert, sink. Returns on error or stop.
+async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
+    let cfg = ctx.cfg.clone();
+    let dest = cfg.destination.clone();
+    let conn_opts = connect_options(&cfg);
+
+    // Meta connection: local address (slave id), server version, and the preflight check.
+    let meta_conn = Connection::connect(&conn_opts).await?;
+    let local_ip = meta_conn
+        .local_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let _ = meta_conn.quit().await;
+    let server_id = cfg
+        .slave_id
+        .unwrap_or_else(|| canal_slave_id(&dest, local_ip));
+    let replica_opts = ReplicaOptions {
+        server_id,
+        ..ReplicaOptions::default()
+    };
+
+    let host = cfg.master.address.host.clone();
+    let port = cfg.master.address.port;
+    let ips: Vec<IpAddr> = match tokio::net::lookup_host((host.as_str(), port)).await {
+        Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+        Err(_) => Vec::new(),
+    };
+    let identity = Arc::new(LogIdentity {
+        source_address: Some(SourceAddress {
+            address: Some(ips.first().map(|ip| ip.to_string()).unwrap_or(host.clone())),
+            port,
+        }),
+        slave_id: -1,
+    });
+
+    tracing::info!(destination = %dest, "---> begin to find start position, it will be long time for reset or first position");
+    let started = std::time::Instant::now();
+    let stored = ctx.log_positions.get_latest_index_by(&dest)?;
+    let inputs = StartInputs {
+        stored: stored.as_ref(),
+        current_host: &host,
+        current_port: port,
+        current_ips: &ips,
+        configured: Some(&cfg.master.position),
+        gtid_on: cfg.gtid_on,
+        has_standby: cfg.standby.is_some(),
+        fallback_interval_secs: cfg.fallback_interval_secs,
+        auto_reset_latest: cfg.auto_reset_latest_pos_mode,
+        dump_errors_exceeded: ctx.dump_errors.load(std::sync::atomic::Ordering::SeqCst)
+            > DUMP_ERROR_THRESHOLD,
+        tsdb: cfg.tsdb.enable,
+    };
+    let mut probe = ClientProbe::new(conn_opts.clone(), replica_opts.clone());
+    let (start, reason) = decide_start(&inputs, &mut probe).await?;
+    if matches!(
+        reason,
+        crate::position::StartReason::ServerIdChanged
+            | crate::position::StartReason::AutoResetLatest
+    ) {
+        ctx.dump_errors
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+    tracing::info!(
+        destination = %dest,
+        ?reason,
+        "---> find start position successfully, {:?} cost : {} ms , the next step is binlog dump",
+        start,
+        started.elapsed().as_millis()
+    );
+    let gtid = start.gtid.clone().filter(|g| !g.is_empty());
+    let (start_pos, start_file) = match (&gtid, cfg.gtid_on) {
+        (Some(g), true) => (StartPosition::Gtid(g.clone()), String::new()),
+        _ => {
+            let file = start.journal_name.clone().ok_or_else(|| {
+                InstanceError::PositionNotFound("chosen position has no binlog file".into())
+            })?;
+            let pos = u64::try_from(start.position.unwrap_or(4))
+                .unwrap_or(4)
+                .max(4);
+            (
+                StartPosition::FilePos {
+                    file: file.clone(),
+                    pos,
+                },
+                file,
+            )
+        }
+    };
+
+    let preflight = PreflightOptions {
+        formats: if cfg.binlog_formats.is_empty() {
+            vec!["ROW".into(), "STATEMENT".into(), "MIXED".into()]
+        } else {
+            cfg.binlog_formats.clone()
+        },
+        row_images: if cfg.binlog_images.is_empty() {
+            vec!["FULL".into(), "MINIMAL".into(), "NOBLOB".into()]
+        } else {
+            cfg.binlog_images.clone()
+        },
+    };
+    let mut client = ReplicaClient::new(conn_opts.clone(), replica_opts, start_pos)
+        .with_preflight(Some(preflight));
+
+    // Converter set-up (definite configuration errors surface here).
+    let mut converter = Converter::new(convert_options(&cfg))
+        .map_err(|e| InstanceError::Parse(e.to_string()))?
+        .with_source(Box::new(ShowCreate {
+            handle: tokio::runtime::Handle::current(),
+            opts: conn_opts.clone(),
+            conn: None,
+        }));
+    converter.set_file(&start_file);
+    let mut filter_rx = ctx.filter.clone();
+    if let Some(f) = filter_rx.borrow_and_update().clone() {
+        converter
+            .set_filter(&f)
+            .map_err(|e| InstanceError::Parse(e.to_string()))?;
+    }
+    if let Some(g) = &gtid {
+        converter
+            .set_gtid_start(g)
+            .map_err(|e| InstanceError::Parse(e.to_string()))?;
+    }
+
+    let (ev_tx, ev_rx) = mpsc::channel::<StreamItem>(1024);
+    let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(64);
+    let (commit_tx, mut commit_rx) = watch::channel::<Option<StartPosition>>(None);
+
+    let tx_size = usize::try_from(cfg.transaction_size).unwrap_or(1024);
+    let raw = cfg.store.raw_entry;
+    let parse_identity = identity.clone();
+    let parser = std::thread::Builder::new()
+        .name(format!(
+            "destination = {dest} , address = /{host}:{port} , EventParser"
+        ))
+        .spawn(move || {
+            parse_stage(
+                ev_rx,
+                chunk_tx,
+                converter,
+                filter_rx,
+                tx_size,
+                raw,
+                parse_identity,
+                commit_tx,
+            )
+        })
+        .map_err(|e| InstanceError::Parse(format!("cannot start parser thread: {e}")))?;
+
+    let sink_store = ctx.store.clone();
+    let sink_positions = ctx.log_positions.clone();
+    let sink_dest = dest.clone();
+    let filter_tx_entry = cfg.filter.transaction_entry;
+    let sink = std::thread::Builder::new()
+        .name(format!("{dest}-sink"))
+        .spawn(move || {
+            sink_stage(
+                chunk_rx,
+                sink_store,
+                sink_positions,
+                &sink_dest,
+                filter_tx_entry,
+            )
+        })
+        .map_err(|e| InstanceError::Parse(format!("cannot start sink thread: {e}")))?;
+
+    // Reader: this task.
+    let mut stop = ctx.stop.clone();
+    let read_result: Result<(), InstanceError> = loop {
+        if commit_rx.has_changed().unwrap_or(false) {
+            if let Some(p) = commit_rx.borrow_and_update().clone() {
+                client.commit(p);
+            }
+        }
+        let item = tokio::select! {
+            r = client.next() => r,
+            _ = stop.wait_for(|s| *s) => break Ok(()),
+        };
+        let item = match item {
+            Ok(i) => i,
+            Err(e) => break Err(e.into()),
+        };
+        if let StreamItem::Reconnected { error, .. } = &item {
+            tracing::warn!(destination = %dest, %error, "dump reconnected");
+        }
+        let sent = tokio::select! {
+            r = ev_tx.send(item) => r.is_ok(),
+            _ = stop.wait_for(|s| *s) => break Ok(()),
+        };
+        if !sent {
+            break Ok(()); // the parser stage ended; its result tells why
+        }
+    };
+    client.close().await;
+    drop(ev_tx);
+    let parse_result = tokio::task::spawn_blocking(move || parser.join())
+        .await
+        .map_err(|e| InstanceError::Parse(format!("parser thread: {e}")))?
+        .map_err(|_| InstanceError::Parse("parser thread panicked".into()))?;
+    let sink_result = tokio::task::spawn_blocking(move || sink.join())
+        .await
+        .map_err(|e| InstanceError::Parse(format!("sink thread: {e}")))?
+        .map_err(|_| InstanceError::Parse("sink thread panicked".into()))?;
+    read_result?;
+    parse_result?;
+    sink_result?;
+    if *ctx.stop.borrow() {
+        Ok(())
+    } else {
+        Err(InstanceError::Parse("pipeline ended unexpectedly".into()))
+    }
+}
+
+/// Decoder + converter + transaction buffer.
+fn parse_stage(
+    mut rx: mpsc::Receiver<StreamItem>,
+    tx: std::sync::mpsc::SyncSender<Vec<Item>>,
+    mut converter: Converter,
+    mut filter: watch::Receiver<Option<String>>,
+    tx_size: usize,
+    raw: bool,
+    identity: Arc<LogIdentity>,
+    commit: watch::Sender<Option<StartPosition>>,
+) -> Result<(), InstanceError> {
+    let mut decoder = EventDecoder::new();
+    let mut buffer: TransactionBuffer<Item> =
+        TransactionBuffer::new(tx_size).map_err(|e| InstanceError::Parse(e.to_string()))?;
+    let mut out: Vec<ParsedEntry> = Vec::new();
+    // End of the last transaction handed to the sink: after a reconnect the source resends
+    // from the last commit the reader had seen, which can be before this (chunks in flight,
+    // events read ahead); those events are skipped instead of being delivered twice.
+    let mut emitted: Option<(String, u64)> = None;
+    let mut skipping = false;
+    while let Some(item) = rx.blocking_recv() {
+        let ev: BinlogEvent = match item {
+            StreamItem::Event(ev) => ev,
+            StreamItem::Reconnected { from, .. } => {
+                // The partial transaction will come again: drop it.
+                buffer.reset();
+                decoder = EventDecoder::new();
+                if let StartPosition::FilePos { file, .. } = &from {
+                    converter.set_file(file);
+                }
+                skipping = emitted.is_some();
+                continue;
+            }
+        };
+        if ev.is_heartbeat() {
+            continue;
+        }
+        if skipping && !ev.artificial {
+            let already = emitted
+                .as_ref()
+                .is_some_and(|(f, end)| (&*ev.file, ev.next_offset) <= (f.as_str(), *end));
+            if already {
+                // Keep the decoder's FORMAT_DESCRIPTION / TABLE_MAP state, convert nothing.
+                decoder.set_checksum(ev.checksum);
+                decoder
+                    .decode(ev.offset, &ev.data)
+                    .map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
+                continue;
+            }
+            skipping = false;
+            converter.set_file(&ev.file);
+        }
+        if filter.has_changed().unwrap_or(false) {
+            if let Some(f) = filter.borrow_and_update().clone() {
+                match converter.set_filter(&f) {
+                    Ok(()) => tracing::info!(filter = %f, "subscribe filter applied to the parser"),
+                    Err(e) => tracing::warn!(filter = %f, error = %e, "subscribe filter rejected"),
+                }
+            }
+        }
+        decoder.set_checksum(ev.checksum);
+        let decoded = decoder
+            .decode(ev.offset, &ev.data)
+            .map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
+        out.clear();
+        if let EventBody::TransactionPayload(p) = &decoded.body {
+            let len = decoded.header.event_size;
+            let offset = ev.offset;
+            for inner in decoder.payload_events(offset, p) {
+                let inner = inner.map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
+                converter
+                    .convert_inner(&inner, len, &mut out)
+                    .map_err(|e| InstanceError::Parse(e.to_string()))?;
+            }
+        } else {
+            converter
+                .convert(&decoded, &mut out)
+                .map_err(|e| InstanceError::Parse(e.to_string()))?;
+        }
+        for parsed in out.drain(..) {
+            let event = Event::from_bytes(identity.clone(), parsed.bytes, raw)
+                .map_err(|e| InstanceError::Parse(format!("entry re-decode: {e}")))?;
+            let item = Item {
+                event,
+                end_offset: parsed.position.offset + u64::from(parsed.raw_size),
+            };
+            for chunk in buffer.push(item) {
+                // A reconnect may resume only at a transaction boundary; skipping works for
+                // any chunk end (DDL and split chunks included).
+                let boundary = chunk
+                    .iter()
+                    .rev()
+                    .find(|i| i.event.entry_type == EntryType::Transactionend)
+                    .map(|i| (i.event.journal_name.to_string(), i.end_offset));
+                let last = chunk
+                    .last()
+                    .map(|i| (i.event.journal_name.to_string(), i.end_offset));
+                if tx.send(chunk).is_err() {
+                    return Ok(()); // sink ended; its result tells why
+                }
+                if let Some((file, pos)) = boundary {
+                    let _ = commit.send(Some(StartPosition::FilePos { file, pos }));
+                }
+                if last.is_some() {
+                    emitted = last;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sink + store + log position.
+fn sink_stage(
+    rx: std::sync::mpsc::Receiver<Vec<Item>>,
+    store: Arc<EventStore>,
+    positions: Arc<dyn LogPositionManager>,
+    destination: &str,
+    filter_transaction_entry: bool,
+) -> Result<(), InstanceError> {
+    let mut sink = EntrySink::new(
+        store,
+        SinkConfig {
+            filter_transaction_entry,
+            ..SinkConfig::default()
+        },
+    );
+    while let Ok(chunk) = rx.recv() {
+        // Java records the last TRANSACTIONEND at index >= 1 of a flushed chunk.
+        let last_end = last_transaction_end(&chunk).map(|i| i.event.log_position(false));
+        let events: Vec<Event> = chunk.into_iter().map(|i| i.event).collect();
+        match sink.sink_blocking(events) {
+            Ok(_) => {}
+            Err(canal_sink::SinkError::Store(canal_store::StoreError::Stopped)) => return Ok(()),
+            Err(e) => return Err(InstanceError::Parse(format!("sink: {e}"))),
+        }
+        if let Some(pos) = last_end {
+            persist(&positions, destination, &pos)?;
+        }
+    }
+    Ok(())
+}
+
+fn persist(
+    positions: &Arc<dyn LogPositionManager>,
+    destination: &str,
+    pos: &LogPosition,
+) -> Result<(), InstanceError> {
+    positions.persist_log_position(destination, pos)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn shared_dir() -> Option<PathBuf> {
+        let dir = std::env::var_os("CANAL_SHARED_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        if dir.is_dir() {
+            return Some(dir);
+        }
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {} is missing",
+            dir.display()
+        );
+        eprintln!("note: {} missing, skipping", dir.display());
+        None
+    }
+
+    /// The events of a binlog file as the dump stream would deliver them.
+    fn stream_events(path: &Path) -> Vec<BinlogEvent> {
+        let file = canal_binlog::BinlogFile::open(path)
+            .expect("read")
+            .expect("binlog");
+        let name: Arc<str> = Arc::from(
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .expect("file name"),
+        );
+        let mut probe = EventDecoder::new();
+        let mut out = Vec::new();
+        for raw in file.raw_events() {
+            let raw = raw.expect("framed");
+            let header = canal_binlog::decoder::parse_header(raw.bytes).expect("header");
+            probe.decode(raw.offset, raw.bytes).expect("decodes");
+            out.push(BinlogEvent {
+                data: bytes::Bytes::copy_from_slice(raw.bytes),
+                header,
+                file: name.clone(),
+                offset: raw.offset,
+                next_offset: raw.offset + raw.bytes.len() as u64,
+                artificial: false,
+                checksum: probe.checksum_enabled(),
+                gtid: None,
+            });
+        }
+        out
+    }
+
+    /// Runs the parser stage over `items` and returns the entry bytes of every chunk.
+    fn run(items: Vec<StreamItem>) -> (Vec<bytes::Bytes>, Option<StartPosition>) {
+        let (tx, rx) = mpsc::channel(items.len() + 1);
+        for i in items {
+            tx.try_send(i).expect("queued");
+        }
+        drop(tx);
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(100_000);
+        let (_ftx, frx) = watch::channel(None);
+        let (ctx, crx) = watch::channel(None);
+        let identity = Arc::new(LogIdentity::default());
+        let conv = Converter::new(ConvertOptions::default()).expect("converter");
+        parse_stage(rx, chunk_tx, conv, frx, 1024, true, identity, ctx).expect("parses");
+        let mut out = Vec::new();
+        while let Ok(chunk) = chunk_rx.try_recv() {
+            for i in chunk {
+                out.push(i.event.entry.clone().expect("bytes"));
+            }
+        }
+        let last = crx.borrow().clone();
+        (out, last)
+    }
+
+    #[test]
+    fn reconnect_resend_is_not_delivered_twice() {
+        let Some(shared) = shared_dir() else {
+            return;
+        };
+        let path = shared.join("fixtures/binlog/gh-ost/mysql-bin.000066");
+        if !path.exists() {
+            eprintln!("note: {} missing, skipping", path.display());
+            return;
+        }
+        let events = stream_events(&path);
+        let (straight, last_commit) = run(events.iter().cloned().map(StreamItem::Event).collect());
+        assert!(straight.len() > 10, "fixture yields entries: {}", straight.len());
+        let Some(StartPosition::FilePos { pos, .. }) = last_commit else {
+            panic!("a commit position was published: {last_commit:?}");
+        };
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.event_type() == canal_binlog::event::types::XID)
+                .map(|e| e.next_offset)
+                .max(),
+            Some(pos),
+            "the commit is the end of the last XID"
+        );
+
+        // Break the stream in the middle of a transaction (right after a rows event), then let
+        // the source resend everything from the start of the file.
+        let cut = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.event_type(), 23..=25 | 30..=32))
+            .map(|(i, _)| i + 1)
+            .nth(3)
+            .expect("a rows event");
+        let mut items: Vec<StreamItem> = events[..cut].iter().cloned().map(StreamItem::Event).collect();
+        items.push(StreamItem::Reconnected {
+            from: StartPosition::FilePos {
+                file: events[0].file.to_string(),
+                pos: 4,
+            },
+            error: "test".into(),
+            attempts: 1,
+        });
+        items.extend(events.iter().cloned().map(StreamItem::Event));
+        let (resent, _) = run(items);
+        assert_eq!(resent.len(), straight.len(), "no entry lost or duplicated");
+        assert!(resent == straight, "same entries in the same order");
+    }
+}

@@ -1,0 +1,1230 @@
+//! Event → Entry conversion (compat §2, §3): the [`Converter`] keeps the per-stream state
+//! (current file, GTID set, table metadata) and turns each decoded event into zero or more
+//! serialized entries.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use canal_binlog::event::{
+    Event, EventBody, EventHeader, QueryEvent, RowsKind, TableMap, UserVarValue,
+};
+use canal_binlog::value::Value;
+use canal_protocol::entry::{
+    Column, Entry, EntryType, EventType, Header, Pair, RowChange, RowData, TransactionBegin,
+    TransactionEnd, Type,
+};
+use prost::Message;
+
+use crate::ddl::{self, DdlResult};
+use crate::filter::{FieldFilter, TableFilter};
+use crate::gtid::GtidState;
+use crate::history::History;
+use crate::json;
+use crate::meta::{ColumnDef, DdlEffect, Flavor, Schema, TableDef};
+use crate::values::{self, ColumnKind, Zone};
+use crate::ParseError;
+
+/// Where an entry came from (what the store and the meta cursor need).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EntryPosition {
+    /// Binlog file name.
+    pub file: String,
+    /// Start offset of the event (of the TRANSACTION_PAYLOAD for inner events).
+    pub offset: u64,
+    /// Event timestamp in milliseconds.
+    pub timestamp_ms: i64,
+    /// Source server id.
+    pub server_id: u32,
+    /// Executed GTID set after this event (GTID mode only).
+    pub gtid: Option<String>,
+}
+
+/// One converted entry, already serialized, with what the store needs to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedEntry {
+    /// `Entry` protobuf bytes, identical to Java Canal's.
+    pub bytes: Bytes,
+    /// Position of the source event.
+    pub position: EntryPosition,
+    /// Entry type.
+    pub entry_type: EntryType,
+    /// Header event type when set.
+    pub event_type: Option<EventType>,
+    /// DDL (RowChange.isDdl = true).
+    pub is_ddl: bool,
+    /// Size of the source event in bytes.
+    pub raw_size: u32,
+}
+
+/// Live table metadata (the instance implements it with `SHOW CREATE TABLE` on a connection).
+pub trait TableMetaSource: Send {
+    /// The `SHOW CREATE TABLE` text of `schema.table`, `Ok(None)` if it does not exist.
+    fn show_create_table(&mut self, schema: &str, table: &str) -> Result<Option<String>, String>;
+}
+
+/// Conversion settings (Canal instance properties).
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    /// `canal.instance.filter.regex` (or the client's subscribe filter).
+    pub filter_regex: String,
+    /// `canal.instance.filter.black.regex`.
+    pub black_regex: String,
+    /// `canal.instance.filter.query.dml`.
+    pub filter_query_dml: bool,
+    /// `canal.instance.filter.query.dcl`.
+    pub filter_query_dcl: bool,
+    /// `canal.instance.filter.query.ddl`.
+    pub filter_query_ddl: bool,
+    /// `canal.instance.filter.rows`.
+    pub filter_rows: bool,
+    /// `canal.instance.filter.table.error`.
+    pub filter_table_error: bool,
+    /// `canal.instance.filter.field`.
+    pub field_filter: Option<String>,
+    /// `canal.instance.filter.black.field`.
+    pub field_black_filter: Option<String>,
+    /// Zone for TIMESTAMP values; `None` = host zone (Java Canal's behaviour).
+    pub timezone: Option<String>,
+    /// `canal.instance.gtidon`: GTID props/header when the dump started from a GTID set.
+    pub gtid_mode: bool,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions {
+            filter_regex: r".*\..*".into(),
+            black_regex: String::new(),
+            filter_query_dml: false,
+            filter_query_dcl: false,
+            filter_query_ddl: false,
+            filter_rows: false,
+            filter_table_error: false,
+            field_filter: None,
+            field_black_filter: None,
+            timezone: None,
+            gtid_mode: false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ResolvedTable {
+    def: TableDef,
+    kinds: Vec<ColumnKind>,
+}
+
+/// Per-stream converter.
+pub struct Converter {
+    opts: ConvertOptions,
+    white: TableFilter,
+    black: TableFilter,
+    fields: FieldFilter,
+    zone: Zone,
+    file: String,
+    flavor: Flavor,
+    flavor_fixed: bool,
+    schema: Schema,
+    source: Option<Box<dyn TableMetaSource>>,
+    history: Option<History>,
+    gtid: Option<GtidState>,
+    curt_gtid: Option<(String, i64, i64)>,
+    resolved: HashMap<(String, String), Arc<ResolvedTable>>,
+}
+
+impl std::fmt::Debug for Converter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Converter")
+            .field("file", &self.file)
+            .field("flavor", &self.flavor)
+            .finish_non_exhaustive()
+    }
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+fn java_null(o: &Option<String>) -> &str {
+    o.as_deref().unwrap_or("null")
+}
+
+/// Decodes query text like Canal: cut at the first NUL, then the client charset
+/// (utf8 family → UTF-8, 63 binary → US-ASCII, others → ISO-8859-1).
+fn decode_query_text(b: &[u8], charset: Option<u16>) -> String {
+    let b = match b.iter().position(|&c| c == 0) {
+        Some(p) => &b[..p],
+        None => b,
+    };
+    match charset {
+        None => values::utf8_lossy(b),
+        Some(c) if is_utf8_collation(c) => values::utf8_lossy(b),
+        Some(63) => b
+            .iter()
+            .map(|&c| if c < 0x80 { c as char } else { '\u{fffd}' })
+            .collect(),
+        Some(_) => values::latin1(b),
+    }
+}
+
+fn is_utf8_collation(c: u16) -> bool {
+    matches!(c, 33 | 45 | 46 | 76 | 83 | 192..=215 | 223..=247 | 255..=323 | 576..=580 | 1024..=4095)
+}
+
+impl Converter {
+    /// A converter with the given options, no live metadata source and no history store.
+    pub fn new(opts: ConvertOptions) -> Result<Self, ParseError> {
+        let white = TableFilter::white(&opts.filter_regex)
+            .map_err(|e| ParseError::Config(format!("filter.regex: {e}")))?;
+        let black = TableFilter::black(&opts.black_regex)
+            .map_err(|e| ParseError::Config(format!("filter.black.regex: {e}")))?;
+        let fields = FieldFilter::new(
+            opts.field_filter.as_deref(),
+            opts.field_black_filter.as_deref(),
+        );
+        let zone = match &opts.timezone {
+            Some(z) => Zone::named(z).map_err(ParseError::Config)?,
+            None => Zone::default(),
+        };
+        Ok(Converter {
+            opts,
+            white,
+            black,
+            fields,
+            zone,
+            file: String::new(),
+            flavor: Flavor::MariaDb,
+            flavor_fixed: false,
+            schema: Schema::new(),
+            source: None,
+            history: None,
+            gtid: None,
+            curt_gtid: None,
+            resolved: HashMap::new(),
+        })
+    }
+
+    /// Sets the live metadata source.
+    pub fn with_source(mut self, source: Box<dyn TableMetaSource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Attaches a history store: its records before `start` (file, offset) are replayed into the
+    /// schema now; DDL seen later is appended to it.
+    pub fn with_history(mut self, history: History, start_file: &str, start_offset: u64) -> Self {
+        for r in history.records_before(start_file, start_offset) {
+            if let Some(v) = &r.server_version {
+                self.flavor = Flavor::from_server_version(v);
+            }
+            match &r.table {
+                Some((sch, t)) if r.kind == crate::history::RecordKind::Snapshot => {
+                    match Schema::parse_create(&r.sql, sch, self.flavor) {
+                        Ok(mut d) => {
+                            d.schema = sch.clone();
+                            d.name = t.clone();
+                            self.schema.put(d);
+                        }
+                        Err(e) => {
+                            tracing::warn!("history snapshot for {sch}.{t} not parseable: {e}")
+                        }
+                    }
+                }
+                _ => {
+                    self.schema
+                        .apply_ddl(&r.sql, &r.default_schema, self.flavor);
+                }
+            }
+        }
+        self.history = Some(history);
+        self
+    }
+
+    /// Forces the server flavor (otherwise taken from FORMAT_DESCRIPTION).
+    pub fn set_flavor(&mut self, flavor: Flavor) {
+        self.flavor = flavor;
+        self.flavor_fixed = true;
+    }
+
+    /// Sets the binlog file name (the dump start; ROTATE events update it).
+    pub fn set_file(&mut self, file: &str) {
+        self.file = file.to_string();
+    }
+
+    /// Starts GTID tracking from the executed set the dump started with (GTID mode only).
+    pub fn set_gtid_start(&mut self, set: &str) -> Result<(), ParseError> {
+        if self.opts.gtid_mode && !set.trim().is_empty() {
+            self.gtid = Some(GtidState::parse(set).map_err(ParseError::Config)?);
+        }
+        Ok(())
+    }
+
+    /// Replaces the table filter (a client's non-empty subscribe filter).
+    pub fn set_filter(&mut self, regex: &str) -> Result<(), ParseError> {
+        self.white = TableFilter::white(regex)
+            .map_err(|e| ParseError::Config(format!("subscribe filter: {e}")))?;
+        self.opts.filter_regex = regex.to_string();
+        Ok(())
+    }
+
+    /// The current table metadata.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Mutable table metadata (to seed definitions, e.g. from a snapshot).
+    pub fn schema_mut(&mut self) -> &mut Schema {
+        self.resolved.clear();
+        &mut self.schema
+    }
+
+    /// Current binlog file name.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Converts one event. Inner events of a TRANSACTION_PAYLOAD go through
+    /// [`Converter::convert_inner`] instead.
+    pub fn convert(
+        &mut self,
+        ev: &Event<'_>,
+        out: &mut Vec<ParsedEntry>,
+    ) -> Result<(), ParseError> {
+        self.convert_with_len(ev, ev.header.event_size, out)
+    }
+
+    /// Converts an event decoded from inside a TRANSACTION_PAYLOAD whose own event size is
+    /// `payload_len` (Canal reports the payload's offset and length on those entries).
+    pub fn convert_inner(
+        &mut self,
+        ev: &Event<'_>,
+        payload_len: u32,
+        out: &mut Vec<ParsedEntry>,
+    ) -> Result<(), ParseError> {
+        self.convert_with_len(ev, payload_len, out)
+    }
+
+    fn convert_with_len(
+        &mut self,
+        ev: &Event<'_>,
+        len: u32,
+        out: &mut Vec<ParsedEntry>,
+    ) -> Result<(), ParseError> {
+        let h = &ev.header;
+        match &ev.body {
+            EventBody::FormatDescription(f) => {
+                if !self.flavor_fixed {
+                    self.flavor = Flavor::from_server_version(&f.server_version);
+                }
+                if let Some(hist) = &mut self.history {
+                    hist.note_server_version(&f.server_version);
+                }
+            }
+            EventBody::Rotate { next_file, .. } => {
+                self.file = next_file.clone();
+            }
+            EventBody::MariaBinlogCheckpoint { file } => {
+                self.file = file.clone();
+            }
+            EventBody::Gtid(g) => {
+                if let Some(st) = &mut self.gtid {
+                    if !g.anonymous {
+                        st.add_mysql(g);
+                        self.curt_gtid = Some((
+                            g.to_gtid_string(),
+                            g.sequence_number.unwrap_or(0),
+                            g.last_committed.unwrap_or(0),
+                        ));
+                    }
+                }
+            }
+            EventBody::MariaGtid(g) => {
+                if let Some(st) = &mut self.gtid {
+                    st.add_maria(g.domain_id, h.server_id, g.seq_no);
+                }
+            }
+            EventBody::Xid { xid } => {
+                let end = TransactionEnd {
+                    transaction_id: Some((*xid as i64).to_string()),
+                    ..Default::default()
+                };
+                let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
+                out.push(self.entry(
+                    hd,
+                    EntryType::Transactionend,
+                    end.encode_to_vec(),
+                    h,
+                    ev.offset,
+                    false,
+                ));
+            }
+            EventBody::Query(q) => self.query(ev, q, len, out)?,
+            EventBody::Rows(r) => self.rows(ev, r, len, out)?,
+            EventBody::RowsQuery { sql } if !self.opts.filter_query_dml => {
+                let text = values::latin1(sql);
+                // Canal reads it as ISO-8859-1 then re-decodes with the connection charset.
+                let text = String::from_utf8_lossy(
+                    &text.chars().map(|c| c as u32 as u8).collect::<Vec<u8>>(),
+                )
+                .into_owned();
+                let table = if h.event_type == canal_binlog::event::types::ROWS_QUERY {
+                    ddl::classify(&text, "")
+                        .into_iter()
+                        .next()
+                        .and_then(|r| r.table)
+                } else {
+                    s("")
+                };
+                self.query_entry(ev, len, text, table, out);
+            }
+            EventBody::Intvar { value, .. } if !self.opts.filter_query_dml => {
+                let sql = format!("SET INSERT_ID = {}", *value as i64);
+                let hd = self.header(
+                    h,
+                    ev.offset,
+                    len,
+                    s(""),
+                    s(""),
+                    Some(EventType::Query),
+                    false,
+                    0,
+                );
+                let rc = RowChange {
+                    event_type: Some(EventType::Query as i32),
+                    sql: Some(sql),
+                    ..Default::default()
+                };
+                out.push(self.entry(
+                    hd,
+                    EntryType::Rowdata,
+                    rc.encode_to_vec(),
+                    h,
+                    ev.offset,
+                    false,
+                ));
+            }
+            EventBody::Rand { seed1, seed2 } if !self.opts.filter_query_dml => {
+                let sql = format!("SET SESSION rand_seed1 = {seed1} , rand_seed2 = {seed2}");
+                self.query_entry(ev, len, sql, s(""), out);
+            }
+            EventBody::UserVariable(u) if !self.opts.filter_query_dml => {
+                let name = values::latin1(u.name);
+                let v = match &u.value {
+                    None => "NULL".to_string(),
+                    Some(UserVarValue::String { bytes, .. }) => {
+                        format!("'{}'", values::utf8_lossy(bytes))
+                    }
+                    Some(UserVarValue::Real(bits)) => {
+                        crate::javafmt::double_to_string(f64::from_bits(*bits))
+                    }
+                    Some(UserVarValue::Int { value, unsigned }) => {
+                        if *unsigned {
+                            (*value as u64).to_string()
+                        } else {
+                            value.to_string()
+                        }
+                    }
+                    Some(UserVarValue::Decimal {
+                        precision,
+                        scale,
+                        bytes,
+                    }) => values::canal_decimal(&canal_binlog::value::Decimal {
+                        precision: *precision,
+                        scale: *scale,
+                        bytes,
+                    }),
+                    Some(UserVarValue::Other { bytes, .. }) => {
+                        format!("'{}'", values::utf8_lossy(bytes))
+                    }
+                };
+                self.query_entry(ev, len, format!("SET @{name} := {v}"), s(""), out);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn query_entry(
+        &mut self,
+        ev: &Event<'_>,
+        len: u32,
+        sql: String,
+        table: Option<String>,
+        out: &mut Vec<ParsedEntry>,
+    ) {
+        let h = &ev.header;
+        let hd = self.header(
+            h,
+            ev.offset,
+            len,
+            s(""),
+            table,
+            Some(EventType::Query),
+            true,
+            0,
+        );
+        let rc = RowChange {
+            event_type: Some(EventType::Query as i32),
+            sql: Some(sql),
+            ..Default::default()
+        };
+        out.push(self.entry(
+            hd,
+            EntryType::Rowdata,
+            rc.encode_to_vec(),
+            h,
+            ev.offset,
+            false,
+        ));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn header(
+        &self,
+        h: &EventHeader,
+        offset: u64,
+        len: u32,
+        schema: Option<String>,
+        table: Option<String>,
+        event_type: Option<EventType>,
+        with_gtid: bool,
+        rows: usize,
+    ) -> Header {
+        let mut props = Vec::new();
+        let mut gtid = None;
+        if with_gtid {
+            if let Some(st) = &self.gtid {
+                if let Some((c, sn, lct)) = &self.curt_gtid {
+                    props.push(Pair {
+                        key: s("curtGtid"),
+                        value: Some(c.clone()),
+                    });
+                    props.push(Pair {
+                        key: s("curtGtidSn"),
+                        value: Some(sn.to_string()),
+                    });
+                    props.push(Pair {
+                        key: s("curtGtidLct"),
+                        value: Some(lct.to_string()),
+                    });
+                }
+                let g = st.to_string();
+                if !g.is_empty() {
+                    gtid = Some(g);
+                }
+            }
+        }
+        if rows > 0 {
+            props.push(Pair {
+                key: s("rowsCount"),
+                value: Some(rows.to_string()),
+            });
+        }
+        Header {
+            version: Some(1),
+            logfile_name: Some(self.file.clone()),
+            logfile_offset: Some(offset as i64),
+            server_id: Some(h.server_id as i64),
+            serveren_code: s("UTF-8"),
+            execute_time: Some(h.timestamp as i64 * 1000),
+            source_type: Some(Type::Mysql as i32),
+            schema_name: schema,
+            table_name: table,
+            event_length: Some(len as i64),
+            event_type: event_type.map(|t| t as i32),
+            props,
+            gtid,
+        }
+    }
+
+    fn entry(
+        &self,
+        header: Header,
+        t: EntryType,
+        store: Vec<u8>,
+        h: &EventHeader,
+        offset: u64,
+        is_ddl: bool,
+    ) -> ParsedEntry {
+        let event_type = header.event_type.and_then(|v| EventType::try_from(v).ok());
+        let gtid = header.gtid.clone();
+        let e = Entry {
+            header: Some(header),
+            entry_type: Some(t as i32),
+            store_value: Some(Bytes::from(store)),
+        };
+        ParsedEntry {
+            bytes: Bytes::from(e.encode_to_vec()),
+            position: EntryPosition {
+                file: self.file.clone(),
+                offset,
+                timestamp_ms: h.timestamp as i64 * 1000,
+                server_id: h.server_id,
+                gtid,
+            },
+            entry_type: t,
+            event_type,
+            is_ddl,
+            raw_size: h.event_size,
+        }
+    }
+
+    fn query(
+        &mut self,
+        ev: &Event<'_>,
+        q: &QueryEvent<'_>,
+        len: u32,
+        out: &mut Vec<ParsedEntry>,
+    ) -> Result<(), ParseError> {
+        let h = &ev.header;
+        let sql = decode_query_text(&q.sql, q.status.charset.map(|c| c.0));
+        let default_db = values::latin1(q.schema);
+        let upper_prefix = |p: &str| {
+            sql.len() >= p.len() && sql.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        };
+        let xid_after = |p: &str| {
+            sql.find(p)
+                .map(|i| sql[i + p.len()..].to_string())
+                .unwrap_or_default()
+        };
+        let xa = |t: &str| {
+            vec![
+                Pair {
+                    key: s("XA_TYPE"),
+                    value: s(t),
+                },
+                Pair {
+                    key: s("XA_XID"),
+                    value: Some(xid_after(t)),
+                },
+            ]
+        };
+        if upper_prefix("XA START") {
+            let b = TransactionBegin {
+                props: xa("XA START"),
+                thread_id: Some(q.thread_id as i64),
+                ..Default::default()
+            };
+            let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
+            out.push(self.entry(
+                hd,
+                EntryType::Transactionbegin,
+                b.encode_to_vec(),
+                h,
+                ev.offset,
+                false,
+            ));
+            return Ok(());
+        }
+        if upper_prefix("XA END") {
+            let e = TransactionEnd {
+                transaction_id: s("0"),
+                props: xa("XA END"),
+                ..Default::default()
+            };
+            let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
+            out.push(self.entry(
+                hd,
+                EntryType::Transactionend,
+                e.encode_to_vec(),
+                h,
+                ev.offset,
+                false,
+            ));
+            return Ok(());
+        }
+        for (p, t) in [
+            ("XA COMMIT", EventType::Xacommit),
+            ("XA ROLLBACK", EventType::Xarollback),
+        ] {
+            if upper_prefix(p) {
+                let rc = RowChange {
+                    event_type: Some(t as i32),
+                    sql: Some(sql.clone()),
+                    props: xa(p),
+                    ..Default::default()
+                };
+                let hd = self.header(h, ev.offset, len, s(""), s(""), Some(t), true, 0);
+                out.push(self.entry(
+                    hd,
+                    EntryType::Rowdata,
+                    rc.encode_to_vec(),
+                    h,
+                    ev.offset,
+                    false,
+                ));
+                return Ok(());
+            }
+        }
+        let ends = |p: &str| {
+            sql.len() >= p.len()
+                && sql.as_bytes()[sql.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
+        };
+        if ends("BEGIN") {
+            let b = TransactionBegin {
+                thread_id: Some(q.thread_id as i64),
+                ..Default::default()
+            };
+            let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
+            out.push(self.entry(
+                hd,
+                EntryType::Transactionbegin,
+                b.encode_to_vec(),
+                h,
+                ev.offset,
+                false,
+            ));
+            return Ok(());
+        }
+        if ends("COMMIT") {
+            let e = TransactionEnd {
+                transaction_id: s("0"),
+                ..Default::default()
+            };
+            let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
+            out.push(self.entry(
+                hd,
+                EntryType::Transactionend,
+                e.encode_to_vec(),
+                h,
+                ev.offset,
+                false,
+            ));
+            return Ok(());
+        }
+        let results = ddl::classify(&sql, &default_db);
+        let Some(first) = results.first().cloned() else {
+            return Ok(());
+        };
+        let is_dml = matches!(
+            first.event_type,
+            EventType::Insert | EventType::Update | EventType::Delete
+        );
+        // Table metadata follows every DDL, filtered or not (a later subscribe filter may need it).
+        if !is_dml {
+            let eff = self.schema.apply_ddl(&sql, &default_db, self.flavor);
+            self.resolved.clear();
+            if let DdlEffect::Forgotten(t) = &eff {
+                tracing::warn!(file = %self.file, offset = ev.offset, "DDL not parsed; metadata of {t:?} will be reloaded");
+            }
+            if let Some(hist) = &mut self.history {
+                hist.append_ddl(
+                    &self.file,
+                    ev.offset,
+                    h.timestamp,
+                    h.server_id,
+                    &default_db,
+                    &sql,
+                )?;
+            }
+        }
+        if !is_dml && !results.iter().any(|r| self.ddl_passes(r)) {
+            return Ok(());
+        }
+        if is_dml && self.opts.filter_query_dml {
+            return Ok(());
+        }
+        if first.event_type == EventType::Query && self.opts.filter_query_dcl {
+            return Ok(());
+        }
+        let is_ddl_type = matches!(
+            first.event_type,
+            EventType::Create
+                | EventType::Alter
+                | EventType::Erase
+                | EventType::Truncate
+                | EventType::Rename
+                | EventType::Cindex
+                | EventType::Dindex
+        );
+        if !is_dml && self.opts.filter_query_ddl {
+            return Ok(());
+        }
+        if is_ddl_type {
+            let empty = match first.event_type {
+                EventType::Rename => first.ori_table.as_deref().unwrap_or("").is_empty(),
+                _ => first.table.as_deref().unwrap_or("").is_empty(),
+            };
+            if empty {
+                return Err(ParseError::Ddl(format!(
+                    "DDL without a table name at {}:{}: {sql} (set filter.query.ddl to skip)",
+                    self.file, ev.offset
+                )));
+            }
+        }
+        let rc = RowChange {
+            event_type: Some(first.event_type as i32),
+            is_ddl: Some(!is_dml),
+            sql: Some(sql),
+            ddl_schema_name: if default_db.is_empty() {
+                None
+            } else {
+                Some(default_db)
+            },
+            ..Default::default()
+        };
+        let hd = self.header(
+            h,
+            ev.offset,
+            len,
+            first.schema.clone(),
+            first.table.clone(),
+            Some(first.event_type),
+            true,
+            0,
+        );
+        out.push(self.entry(
+            hd,
+            EntryType::Rowdata,
+            rc.encode_to_vec(),
+            h,
+            ev.offset,
+            !is_dml,
+        ));
+        Ok(())
+    }
+
+    fn ddl_passes(&self, r: &DdlResult) -> bool {
+        let name = format!("{}.{}", java_null(&r.schema), java_null(&r.table));
+        if r.event_type == EventType::Rename {
+            let ori = format!("{}.{}", java_null(&r.ori_schema), java_null(&r.ori_table));
+            let white = self.white.matches(&name) || self.white.matches(&ori);
+            let black = self.black.matches(&name) && self.black.matches(&ori);
+            white && !black
+        } else {
+            self.white.matches(&name) && !self.black.matches(&name)
+        }
+    }
+
+    /// Whether rows of `schema.table` are converted under the current filters.
+    pub fn table_passes(&self, schema: &str, table: &str) -> bool {
+        let name = format!("{schema}.{table}");
+        self.white.matches(&name) && !self.black.matches(&name)
+    }
+
+    fn load_from_source(
+        &mut self,
+        schema: &str,
+        table: &str,
+        file: &str,
+        offset: u64,
+        ts: u32,
+        sid: u32,
+    ) -> Result<bool, ParseError> {
+        let Some(src) = self.source.as_mut() else {
+            return Ok(false);
+        };
+        let text = match src.show_create_table(schema, table) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Ok(false),
+            Err(e) => {
+                return Err(ParseError::MetaSource(format!(
+                    "show create table `{schema}`.`{table}`: {e}"
+                )))
+            }
+        };
+        let mut def =
+            Schema::parse_create(&text, schema, self.flavor).map_err(ParseError::MetaSource)?;
+        def.schema = schema.to_string();
+        def.name = table.to_string();
+        self.schema.put(def);
+        self.resolved
+            .remove(&(schema.to_string(), table.to_string()));
+        if let Some(h) = &mut self.history {
+            h.append_snapshot(file, offset, ts, sid, schema, table, &text)?;
+        }
+        Ok(true)
+    }
+
+    fn resolve(
+        &mut self,
+        tm: &TableMap,
+        ev: &Event<'_>,
+    ) -> Result<Option<Arc<ResolvedTable>>, ParseError> {
+        let key = (tm.schema.clone(), tm.table.clone());
+        if let Some(r) = self.resolved.get(&key) {
+            if r.kinds.len() == tm.columns.len() {
+                return Ok(Some(r.clone()));
+            }
+        }
+        let file = self.file.clone();
+        let (h, off) = (&ev.header, ev.offset);
+        if self.schema.get(&tm.schema, &tm.table).is_none() {
+            self.load_from_source(&tm.schema, &tm.table, &file, off, h.timestamp, h.server_id)?;
+        }
+        let mut def = self.schema.get(&tm.schema, &tm.table).cloned();
+        let names = tm.meta.column_names.as_ref();
+        let matches_map = |d: &TableDef| match names {
+            Some(n) => {
+                n.len() == d.columns.len()
+                    && n.iter()
+                        .zip(&d.columns)
+                        .all(|(a, c)| a.eq_ignore_ascii_case(&c.name))
+            }
+            None => d.columns.len() == tm.columns.len(),
+        };
+        if def.as_ref().is_some_and(|d| !matches_map(d)) && self.source.is_some() {
+            // Schema moved on: re-read once from the live source.
+            self.load_from_source(&tm.schema, &tm.table, &file, off, h.timestamp, h.server_id)?;
+            def = self.schema.get(&tm.schema, &tm.table).cloned();
+        }
+        let def = match (def, names) {
+            (Some(d), _) if matches_map(&d) => d,
+            (d, Some(n)) if n.len() == tm.columns.len() => {
+                // FULL metadata is the truth: names (and keys) from the TABLE_MAP, types from the
+                // known definition where the name still exists.
+                if let Some(d) = &d {
+                    tracing::warn!(
+                        table = %format!("{}.{}", tm.schema, tm.table),
+                        position = %format!("{file}:{off}"),
+                        "table metadata {:?} differs from TABLE_MAP column names {:?}; using TABLE_MAP names",
+                        d.column_names(),
+                        n
+                    );
+                }
+                table_from_map(tm, d.as_ref(), self.flavor)
+            }
+            (Some(d), _) => {
+                let binlog: Vec<String> = match names {
+                    Some(n) => n.clone(),
+                    None => tm
+                        .columns
+                        .iter()
+                        .map(|c| format!("<type {}>", c.real_type))
+                        .collect(),
+                };
+                let msg = format!(
+                    "column mismatch for {}.{} at {}:{}: table metadata has {} columns {:?}, binlog row image has {} columns {:?}",
+                    tm.schema,
+                    tm.table,
+                    file,
+                    off,
+                    d.columns.len(),
+                    d.column_names(),
+                    tm.columns.len(),
+                    binlog
+                );
+                if self.opts.filter_table_error {
+                    tracing::warn!("{msg}; event skipped (filter.table.error)");
+                    return Ok(None);
+                }
+                return Err(ParseError::ColumnMismatch(msg));
+            }
+            (None, _) => {
+                let msg = format!(
+                    "no table metadata for {}.{} at {}:{}",
+                    tm.schema, tm.table, file, off
+                );
+                if self.opts.filter_table_error {
+                    tracing::warn!("{msg}; event skipped (filter.table.error)");
+                    return Ok(None);
+                }
+                return Err(ParseError::NoTableMeta(msg));
+            }
+        };
+        let kinds = def
+            .columns
+            .iter()
+            .zip(&tm.columns)
+            .map(|(c, t)| ColumnKind::new(t.real_type, &c.mysql_type))
+            .collect();
+        let r = Arc::new(ResolvedTable { def, kinds });
+        self.resolved.insert(key, r.clone());
+        Ok(Some(r))
+    }
+
+    fn rows(
+        &mut self,
+        ev: &Event<'_>,
+        r: &canal_binlog::event::RowsEvent<'_>,
+        len: u32,
+        out: &mut Vec<ParsedEntry>,
+    ) -> Result<(), ParseError> {
+        let h = &ev.header;
+        let Some(tm) = r.table.as_ref() else {
+            return Err(ParseError::TableIdNotFound {
+                table_id: r.table_id,
+                file: self.file.clone(),
+                offset: ev.offset,
+            });
+        };
+        if !self.table_passes(&tm.schema, &tm.table) || self.opts.filter_rows {
+            return Ok(());
+        }
+        let Some(rt) = self.resolve(tm, ev)? else {
+            return Ok(());
+        };
+        let event_type = match r.kind {
+            RowsKind::Write => EventType::Insert,
+            RowsKind::Update | RowsKind::PartialUpdate => EventType::Update,
+            RowsKind::Delete => EventType::Delete,
+        };
+        let mut row_datas = Vec::new();
+        let mut count = 0usize;
+        for row in r.rows() {
+            let row = row.map_err(|e| {
+                ParseError::Decode(format!(
+                    "{}.{} at {}:{}: {e}",
+                    tm.schema, tm.table, self.file, ev.offset
+                ))
+            })?;
+            let mut rd = RowData::default();
+            match r.kind {
+                RowsKind::Write => {
+                    if let Some(a) = &row.after {
+                        rd.after_columns = self.columns(&rt, tm, a, None, true);
+                    }
+                }
+                RowsKind::Delete => {
+                    if let Some(b) = &row.before {
+                        rd.before_columns = self.columns(&rt, tm, b, None, false);
+                    }
+                }
+                RowsKind::Update | RowsKind::PartialUpdate => {
+                    if let Some(b) = &row.before {
+                        rd.before_columns = self.columns(&rt, tm, b, None, false);
+                    }
+                    match &row.after {
+                        Some(a) => {
+                            let before = rd.before_columns.clone();
+                            rd.after_columns = self.columns(&rt, tm, a, Some(&before), true);
+                        }
+                        None => {
+                            row_datas.push(rd);
+                            break;
+                        }
+                    }
+                }
+            }
+            count += 1;
+            if !self.fields.is_empty() {
+                let keep = |c: &Column| {
+                    self.fields
+                        .keep(&tm.schema, &tm.table, c.name.as_deref().unwrap_or(""))
+                };
+                rd.before_columns.retain(keep);
+                rd.after_columns.retain(keep);
+            }
+            row_datas.push(rd);
+        }
+        let rc = RowChange {
+            table_id: Some(r.table_id as i64),
+            event_type: Some(event_type as i32),
+            is_ddl: Some(false),
+            row_datas,
+            ..Default::default()
+        };
+        let hd = self.header(
+            h,
+            ev.offset,
+            len,
+            Some(tm.schema.clone()),
+            Some(tm.table.clone()),
+            Some(event_type),
+            true,
+            count,
+        );
+        out.push(self.entry(
+            hd,
+            EntryType::Rowdata,
+            rc.encode_to_vec(),
+            h,
+            ev.offset,
+            false,
+        ));
+        Ok(())
+    }
+
+    fn columns(
+        &self,
+        rt: &ResolvedTable,
+        tm: &TableMap,
+        image: &[Option<Value<'_>>],
+        before: Option<&[Column]>,
+        after: bool,
+    ) -> Vec<Column> {
+        let mut cols = Vec::with_capacity(image.len());
+        for (i, slot) in image.iter().enumerate() {
+            let Some(v) = slot else { continue };
+            let (Some(def), Some(kind)) = (rt.def.columns.get(i), rt.kinds.get(i)) else {
+                continue;
+            };
+            let (sql_type, value) = match v {
+                Value::JsonDiff(p) => {
+                    let prev = before.and_then(|b| b.iter().find(|c| c.index == Some(i as i32)));
+                    if p.is_empty() {
+                        // Unchanged JSON column of a partial update: MySQL logs an empty diff.
+                        // Java Canal emits "" here (the value is lost); the column is unchanged,
+                        // so we carry the before-image value instead.
+                        match prev {
+                            Some(c) if c.is_null == Some(false) => {
+                                (values::sql_type::VARCHAR, c.value.clone())
+                            }
+                            Some(_) => (kind.null_sql_type(), None),
+                            None => (values::sql_type::VARCHAR, Some(String::new())),
+                        }
+                    } else {
+                        let text = json::diff_to_canal_text(p, &def.name)
+                            .unwrap_or_else(|| json::to_canal_text(p));
+                        (values::sql_type::VARCHAR, Some(text))
+                    }
+                }
+                v => values::render(v, kind, &self.zone),
+            };
+            let _ = tm;
+            let is_null = value.is_none();
+            let updated = if !after {
+                false
+            } else {
+                match before.and_then(|b| b.iter().find(|c| c.index == Some(i as i32))) {
+                    Some(c) => {
+                        let both_null = c.is_null == Some(true) && is_null;
+                        let same = c.is_null == Some(false) && !is_null && c.value == value;
+                        !(both_null || same)
+                    }
+                    None => true,
+                }
+            };
+            cols.push(Column {
+                index: Some(i as i32),
+                sql_type: Some(sql_type),
+                name: Some(def.name.clone()),
+                is_key: Some(def.is_key),
+                updated: Some(updated),
+                is_null: Some(is_null),
+                props: Vec::new(),
+                value,
+                length: None,
+                mysql_type: Some(def.mysql_type.clone()),
+            });
+        }
+        cols
+    }
+}
+
+/// Builds a definition from TABLE_MAP FULL metadata (names, keys), taking types from `known`
+/// where the column name exists there and rendering the rest from the binlog type.
+fn table_from_map(tm: &TableMap, known: Option<&TableDef>, flavor: Flavor) -> TableDef {
+    let names = tm.meta.column_names.clone().unwrap_or_default();
+    let pk: Vec<u16> = tm.meta.primary_key.clone().unwrap_or_default();
+    let columns = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let known_col =
+                known.and_then(|d| d.columns.iter().find(|c| c.name.eq_ignore_ascii_case(n)));
+            let mysql_type = match known_col {
+                Some(c) => c.mysql_type.clone(),
+                None => crate::tablemap_type::render(tm, i, flavor),
+            };
+            let is_key = if tm.meta.primary_key.is_some() {
+                pk.contains(&(i as u16))
+            } else {
+                known_col.is_some_and(|c| c.is_key)
+            };
+            ColumnDef {
+                name: n.clone(),
+                mysql_type,
+                is_key,
+            }
+        })
+        .collect();
+    TableDef {
+        schema: tm.schema.clone(),
+        name: tm.table.clone(),
+        columns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use canal_binlog::event::{types, QueryStatus};
+    use std::borrow::Cow;
+
+    fn query<'a>(sql: &'a str, schema: &'a str) -> Event<'a> {
+        Event {
+            header: EventHeader { timestamp: 100, event_type: types::QUERY, server_id: 1, event_size: 50, log_pos: 150, flags: 0 },
+            offset: 100,
+            body: EventBody::Query(QueryEvent {
+                thread_id: 7,
+                exec_time: 0,
+                error_code: 0,
+                schema: schema.as_bytes(),
+                sql: Cow::Borrowed(sql.as_bytes()),
+                status: QueryStatus { charset: Some((45, 45, 45)), ..Default::default() },
+            }),
+        }
+    }
+
+    fn conv(o: ConvertOptions) -> Converter {
+        let mut c = Converter::new(o).unwrap();
+        c.set_file("mysql-bin.000001");
+        c
+    }
+
+    fn one(c: &mut Converter, ev: &Event<'_>) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        c.convert(ev, &mut out).unwrap();
+        out.iter().map(|e| crate::entries_json::entry_json(&e.bytes).unwrap()).collect()
+    }
+
+    // Expected shapes: compat §2.2/§2.3/§2.4.
+    #[test]
+    fn transaction_and_xa_entries() {
+        let mut c = conv(ConvertOptions::default());
+        let e = one(&mut c, &query("BEGIN", "db"));
+        assert_eq!(e[0]["entryType"], "TRANSACTIONBEGIN");
+        assert_eq!(e[0]["storeValue"], serde_json::json!({"threadId": 7}));
+        assert_eq!(e[0]["header"]["schemaName"], "");
+        assert!(e[0]["header"].get("eventType").is_none());
+        assert_eq!(e[0]["header"]["logfileOffset"], 100);
+        assert_eq!(e[0]["header"]["executeTime"], 100000);
+        let e = one(&mut c, &query("COMMIT", "db"));
+        assert_eq!(e[0]["storeValue"], serde_json::json!({"transactionId": "0"}));
+        let e = one(&mut c, &query("XA START X'31',X'',1", "db"));
+        assert_eq!(e[0]["entryType"], "TRANSACTIONBEGIN");
+        assert_eq!(
+            e[0]["storeValue"]["props"],
+            serde_json::json!([{"key": "XA_TYPE", "value": "XA START"}, {"key": "XA_XID", "value": " X'31',X'',1"}])
+        );
+        let e = one(&mut c, &query("xa end X'31',X'',1", "db"));
+        assert_eq!(e[0]["entryType"], "TRANSACTIONEND");
+        assert_eq!(e[0]["storeValue"]["props"][1]["value"], "");
+        let e = one(&mut c, &query("XA COMMIT X'31',X'',1", "db"));
+        assert_eq!(e[0]["header"]["eventType"], "XACOMMIT");
+        assert_eq!(e[0]["storeValue"]["eventType"], "XACOMMIT");
+        assert!(e[0]["storeValue"].get("isDdl").is_none());
+        // ROLLBACK / SAVEPOINT / views: no entry.
+        assert!(one(&mut c, &query("ROLLBACK", "db")).is_empty());
+        assert!(one(&mut c, &query("CREATE VIEW v AS SELECT 1", "db")).is_empty());
+    }
+
+    #[test]
+    fn statement_dml_and_ddl_rules() {
+        let mut c = conv(ConvertOptions::default());
+        let e = one(&mut c, &query("INSERT INTO t1 VALUES (1)", "db"));
+        assert_eq!(e[0]["header"]["eventType"], "INSERT");
+        assert_eq!(e[0]["header"]["tableName"], "t1");
+        assert_eq!(
+            e[0]["storeValue"],
+            serde_json::json!({"eventType": "INSERT", "isDdl": false, "sql": "INSERT INTO t1 VALUES (1)", "ddlSchemaName": "db"})
+        );
+        // Unparseable text: QUERY with isDdl true, no schema/table in the header.
+        let e = one(&mut c, &query("FOO BAR BAZ", ""));
+        assert_eq!(e[0]["storeValue"], serde_json::json!({"eventType": "QUERY", "isDdl": true, "sql": "FOO BAR BAZ"}));
+        assert!(e[0]["header"].get("schemaName").is_none());
+        // filter.query.dml / dcl / ddl.
+        let mut c = conv(ConvertOptions { filter_query_dml: true, filter_query_dcl: true, ..Default::default() });
+        assert!(one(&mut c, &query("INSERT INTO t1 VALUES (1)", "db")).is_empty());
+        assert!(one(&mut c, &query("CREATE DATABASE x", "")).is_empty());
+        let mut c = conv(ConvertOptions { filter_query_ddl: true, ..Default::default() });
+        assert!(one(&mut c, &query("CREATE TABLE t (id INT PRIMARY KEY, v INT)", "db")).is_empty());
+        // ... but the table metadata still follows.
+        assert_eq!(c.schema().get("db", "t").unwrap().column_names(), vec!["id", "v"]);
+        // Black-listed DDL: no entry, metadata updated.
+        let mut c = conv(ConvertOptions { black_regex: r"db\..*".into(), ..Default::default() });
+        assert!(one(&mut c, &query("CREATE TABLE t (id INT)", "db")).is_empty());
+        assert!(c.schema().get("db", "t").is_some());
+    }
+}

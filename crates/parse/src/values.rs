@@ -1,0 +1,593 @@
+//! Column value rendering: Canal's `Column.value` strings and JDBC `sqlType` codes
+//! (compat/entry-conversion.md §3.2–3.4).
+
+use std::fmt::Write;
+
+use canal_binlog::value::{Decimal, Value};
+
+use crate::javafmt::{double_to_string, float_to_string};
+use crate::json;
+
+/// MySQL column type codes used here.
+pub mod mysql_type {
+    /// TINYINT.
+    pub const TINY: u8 = 1;
+    /// SMALLINT.
+    pub const SHORT: u8 = 2;
+    /// INT.
+    pub const LONG: u8 = 3;
+    /// FLOAT.
+    pub const FLOAT: u8 = 4;
+    /// DOUBLE.
+    pub const DOUBLE: u8 = 5;
+    /// TIMESTAMP (old).
+    pub const TIMESTAMP: u8 = 7;
+    /// BIGINT.
+    pub const LONGLONG: u8 = 8;
+    /// MEDIUMINT.
+    pub const INT24: u8 = 9;
+    /// DATE.
+    pub const DATE: u8 = 10;
+    /// TIME (old).
+    pub const TIME: u8 = 11;
+    /// DATETIME (old).
+    pub const DATETIME: u8 = 12;
+    /// YEAR.
+    pub const YEAR: u8 = 13;
+    /// NEWDATE.
+    pub const NEWDATE: u8 = 14;
+    /// VARCHAR.
+    pub const VARCHAR: u8 = 15;
+    /// BIT.
+    pub const BIT: u8 = 16;
+    /// TIMESTAMP2.
+    pub const TIMESTAMP2: u8 = 17;
+    /// DATETIME2.
+    pub const DATETIME2: u8 = 18;
+    /// TIME2.
+    pub const TIME2: u8 = 19;
+    /// VECTOR (MySQL 9).
+    pub const VECTOR: u8 = 242;
+    /// JSON.
+    pub const JSON: u8 = 245;
+    /// NEWDECIMAL.
+    pub const NEWDECIMAL: u8 = 246;
+    /// ENUM.
+    pub const ENUM: u8 = 247;
+    /// SET.
+    pub const SET: u8 = 248;
+    /// TINY_BLOB.
+    pub const TINY_BLOB: u8 = 249;
+    /// MEDIUM_BLOB.
+    pub const MEDIUM_BLOB: u8 = 250;
+    /// LONG_BLOB.
+    pub const LONG_BLOB: u8 = 251;
+    /// BLOB.
+    pub const BLOB: u8 = 252;
+    /// VAR_STRING.
+    pub const VAR_STRING: u8 = 253;
+    /// STRING (CHAR/BINARY, ENUM/SET in the type array).
+    pub const STRING: u8 = 254;
+    /// GEOMETRY.
+    pub const GEOMETRY: u8 = 255;
+}
+
+/// JDBC `java.sql.Types` codes Canal uses.
+pub mod sql_type {
+    /// BIT.
+    pub const BIT: i32 = -7;
+    /// TINYINT.
+    pub const TINYINT: i32 = -6;
+    /// SMALLINT.
+    pub const SMALLINT: i32 = 5;
+    /// INTEGER.
+    pub const INTEGER: i32 = 4;
+    /// BIGINT.
+    pub const BIGINT: i32 = -5;
+    /// REAL.
+    pub const REAL: i32 = 7;
+    /// DOUBLE.
+    pub const DOUBLE: i32 = 8;
+    /// DECIMAL.
+    pub const DECIMAL: i32 = 3;
+    /// CHAR.
+    pub const CHAR: i32 = 1;
+    /// VARCHAR.
+    pub const VARCHAR: i32 = 12;
+    /// DATE.
+    pub const DATE: i32 = 91;
+    /// TIME.
+    pub const TIME: i32 = 92;
+    /// TIMESTAMP.
+    pub const TIMESTAMP: i32 = 93;
+    /// BLOB.
+    pub const BLOB: i32 = 2004;
+    /// CLOB.
+    pub const CLOB: i32 = 2005;
+    /// OTHER.
+    pub const OTHER: i32 = 1111;
+}
+
+/// What the converter knows about one column when rendering its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnKind {
+    /// Real MySQL type code from TABLE_MAP.
+    pub real_type: u8,
+    /// mysqlType contains `unsigned`.
+    pub unsigned: bool,
+    /// mysqlType contains `binary`.
+    pub binary: bool,
+    /// mysqlType is exactly one of `tinytext`/`text`/`mediumtext`/`longtext`.
+    pub text: bool,
+}
+
+impl ColumnKind {
+    /// Derives the flags from the table-meta type string, as Canal does.
+    pub fn new(real_type: u8, mysql_type: &str) -> Self {
+        let t = mysql_type.to_ascii_lowercase();
+        ColumnKind {
+            real_type,
+            unsigned: t.contains("unsigned"),
+            binary: t.contains("binary"),
+            text: matches!(t.as_str(), "tinytext" | "text" | "mediumtext" | "longtext"),
+        }
+    }
+
+    /// sqlType of a NULL value of this column.
+    pub fn null_sql_type(&self) -> i32 {
+        use mysql_type as m;
+        use sql_type as s;
+        match self.real_type {
+            m::TINY => s::TINYINT,
+            m::SHORT => s::SMALLINT,
+            m::INT24 | m::LONG | m::ENUM => s::INTEGER,
+            m::LONGLONG => s::BIGINT,
+            m::FLOAT => s::REAL,
+            m::DOUBLE => s::DOUBLE,
+            m::NEWDECIMAL => s::DECIMAL,
+            m::BIT => s::BIT,
+            m::YEAR => s::VARCHAR,
+            m::DATE | m::NEWDATE => s::DATE,
+            m::TIME | m::TIME2 => s::TIME,
+            m::DATETIME | m::DATETIME2 | m::TIMESTAMP | m::TIMESTAMP2 => s::TIMESTAMP,
+            m::STRING if self.binary => s::BLOB,
+            m::STRING => s::CHAR,
+            m::VARCHAR | m::VAR_STRING if self.binary => s::BLOB,
+            m::VARCHAR | m::VAR_STRING => s::VARCHAR,
+            m::TINY_BLOB | m::MEDIUM_BLOB | m::LONG_BLOB | m::BLOB if self.text => s::CLOB,
+            m::TINY_BLOB | m::MEDIUM_BLOB | m::LONG_BLOB | m::BLOB => s::BLOB,
+            m::SET | m::GEOMETRY => s::BLOB,
+            m::JSON => s::OTHER,
+            _ => s::OTHER,
+        }
+    }
+}
+
+/// Time zone used for TIMESTAMP columns.
+#[derive(Debug, Clone)]
+pub struct Zone(pub jiff::tz::TimeZone);
+
+impl Default for Zone {
+    /// The host zone, like the Java default `TimeZone` (UTC if it cannot be determined).
+    fn default() -> Self {
+        Zone(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC))
+    }
+}
+
+impl Zone {
+    /// UTC.
+    pub fn utc() -> Self {
+        Zone(jiff::tz::TimeZone::UTC)
+    }
+    /// A named IANA zone (`Asia/Shanghai`) or a fixed offset (`+08:00`).
+    pub fn named(name: &str) -> Result<Self, String> {
+        if name.eq_ignore_ascii_case("utc") {
+            return Ok(Self::utc());
+        }
+        if let Some(off) = parse_offset(name) {
+            return Ok(Zone(jiff::tz::TimeZone::fixed(off)));
+        }
+        jiff::tz::TimeZone::get(name)
+            .map(Zone)
+            .map_err(|e| format!("unknown time zone {name:?}: {e}"))
+    }
+}
+
+fn parse_offset(s: &str) -> Option<jiff::tz::Offset> {
+    let s = s
+        .strip_prefix("GMT")
+        .or_else(|| s.strip_prefix("UTC"))
+        .unwrap_or(s);
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if h > 18 || m > 59 {
+        return None;
+    }
+    jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
+}
+
+/// Latin-1 decoding (Java `new String(bytes, "ISO-8859-1")`).
+pub fn latin1(b: &[u8]) -> String {
+    b.iter().map(|&c| c as char).collect()
+}
+
+/// Text decoding with the connection charset (UTF-8; malformed input becomes U+FFFD).
+pub fn utf8_lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Renders one non-NULL value: (sqlType, value). `Value::Null` gives (null sqlType, None).
+/// `JsonDiff` values are rendered by the caller (they need the column name); here they fall back
+/// to an empty string.
+pub fn render(v: &Value<'_>, kind: &ColumnKind, zone: &Zone) -> (i32, Option<String>) {
+    use sql_type as s;
+    let text = |t: i32, v: String| (t, Some(v));
+    match *v {
+        Value::Null => (kind.null_sql_type(), None),
+        Value::Int { value, width } => render_int(value, width, kind),
+        Value::Float(f) => text(s::REAL, float_to_string(f)),
+        Value::Double(d) => text(s::DOUBLE, double_to_string(d)),
+        Value::Decimal(d) => text(s::DECIMAL, canal_decimal(&d)),
+        Value::Year(y) => text(
+            s::VARCHAR,
+            if y == 0 { "0000".into() } else { y.to_string() },
+        ),
+        Value::Date { year, month, day } => text(s::DATE, format!("{year:04}-{month:02}-{day:02}")),
+        Value::Time2 {
+            negative,
+            hours,
+            minutes,
+            seconds,
+            micros,
+            fsp,
+        } => {
+            let mut out = String::with_capacity(16);
+            if negative {
+                out.push('-');
+            }
+            let _ = write!(out, "{hours:02}:{minutes:02}:{seconds:02}");
+            push_fraction(&mut out, micros, fsp);
+            text(s::TIME, out)
+        }
+        Value::TimeV1(i) => text(s::TIME, old_time(i)),
+        Value::DateTime2 {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            micros,
+            fsp,
+        } => {
+            let mut out =
+                format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
+            push_fraction(&mut out, micros, fsp);
+            text(s::TIMESTAMP, out)
+        }
+        Value::DateTimeV1(v) => {
+            if v == 0 {
+                return text(s::TIMESTAMP, "0000-00-00 00:00:00".into());
+            }
+            let d = v / 1_000_000;
+            let t = v % 1_000_000;
+            text(
+                s::TIMESTAMP,
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    d / 10000,
+                    (d % 10000) / 100,
+                    d % 100,
+                    t / 10000,
+                    (t % 10000) / 100,
+                    t % 100
+                ),
+            )
+        }
+        Value::Timestamp {
+            seconds,
+            micros,
+            fsp,
+        } => {
+            let mut out = if seconds == 0 {
+                "0000-00-00 00:00:00".to_string()
+            } else {
+                timestamp_text(seconds, zone)
+            };
+            push_fraction(&mut out, micros, fsp);
+            text(s::TIMESTAMP, out)
+        }
+        Value::Bit { bytes, .. } => {
+            let mut v: u128 = 0;
+            for &b in bytes.iter().take(16) {
+                v = (v << 8) | b as u128;
+            }
+            text(s::BIT, v.to_string())
+        }
+        Value::Enum(i) => text(s::INTEGER, i.to_string()),
+        Value::Set(m) => text(s::BIT, m.to_string()),
+        Value::String(b) => {
+            if kind.binary {
+                text(s::BLOB, latin1(b))
+            } else if kind.real_type == mysql_type::STRING {
+                text(s::CHAR, utf8_lossy(b))
+            } else {
+                text(s::VARCHAR, utf8_lossy(b))
+            }
+        }
+        Value::Blob(b) => {
+            if kind.text {
+                text(s::CLOB, utf8_lossy(b))
+            } else {
+                text(s::BLOB, latin1(b))
+            }
+        }
+        Value::Geometry(b) => text(s::BLOB, latin1(b)),
+        Value::Json(b) => text(s::VARCHAR, json::to_canal_text(b)),
+        Value::JsonDiff(_) => text(s::VARCHAR, String::new()),
+        // Java Canal cannot decode VECTOR at all (§3.2); we keep the bytes, Latin-1 like a BLOB.
+        Value::Vector(b) => text(s::BLOB, latin1(b)),
+    }
+}
+
+fn render_int(value: i64, width: u8, kind: &ColumnKind) -> (i32, Option<String>) {
+    use sql_type as s;
+    let (signed_type, promoted, modulus): (i32, i32, i128) = match width {
+        1 => (s::TINYINT, s::SMALLINT, 1 << 8),
+        2 => (s::SMALLINT, s::INTEGER, 1 << 16),
+        3 => (s::INTEGER, s::INTEGER, 1 << 24),
+        4 => (s::INTEGER, s::BIGINT, 1 << 32),
+        _ => (s::BIGINT, s::DECIMAL, 1 << 64),
+    };
+    if kind.unsigned && value < 0 {
+        (promoted, Some((value as i128 + modulus).to_string()))
+    } else {
+        (signed_type, Some(value.to_string()))
+    }
+}
+
+/// Appends `.` and `fsp` digits of the microseconds (zero-padded to 6, then truncated).
+pub fn push_fraction(out: &mut String, micros: u32, fsp: u8) {
+    if fsp > 0 {
+        let s = format!("{:06}", micros.min(999_999));
+        out.push('.');
+        out.push_str(&s[..(fsp.min(6)) as usize]);
+    }
+}
+
+fn old_time(i: i32) -> String {
+    if i == 0 {
+        return "00:00:00".into();
+    }
+    let neg = i < 0;
+    let u = i.unsigned_abs();
+    let h = u / 10000;
+    let m = (u % 10000) / 100;
+    let sec = u % 100;
+    let hs = if h > 100 {
+        h.to_string()
+    } else {
+        format!("{:02}", h % 100)
+    };
+    format!("{}{hs}:{m:02}:{sec:02}", if neg { "-" } else { "" })
+}
+
+fn timestamp_text(seconds: u32, zone: &Zone) -> String {
+    match jiff::Timestamp::from_second(seconds as i64) {
+        Ok(ts) => {
+            let dt = zone.0.to_datetime(ts);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                dt.year(),
+                dt.month(),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            )
+        }
+        Err(_) => "0000-00-00 00:00:00".into(),
+    }
+}
+
+/// Canal's DECIMAL text (§3.2): integer part without leading zeros, full 9-digit fraction groups
+/// always, the leftover fraction digits only when not all zero, `.0` when nothing is left.
+pub fn canal_decimal(d: &Decimal<'_>) -> String {
+    let (int_digits, frac_digits, neg) = d.digits();
+    let int_trim = int_digits
+        .iter()
+        .position(|&x| x != 0)
+        .map_or(&[][..], |p| &int_digits[p..]);
+    let scale = d.scale as usize;
+    let full = (scale / 9) * 9;
+    let mut frac_out: &[u8] = frac_digits
+        .get(..full.min(frac_digits.len()))
+        .unwrap_or(&[]);
+    let rest = frac_digits.get(full..).unwrap_or(&[]);
+    if rest.iter().any(|&x| x != 0) {
+        frac_out = &frac_digits[..];
+    }
+    let all_zero = int_trim.is_empty() && frac_digits.iter().all(|&x| x == 0);
+    let mut out = String::with_capacity(int_digits.len() + frac_digits.len() + 3);
+    if neg && !all_zero {
+        out.push('-');
+    }
+    if int_trim.is_empty() {
+        out.push('0');
+    } else {
+        out.extend(int_trim.iter().map(|x| (b'0' + x) as char));
+    }
+    if scale > 0 {
+        out.push('.');
+        if frac_out.is_empty() {
+            out.push('0');
+        } else {
+            out.extend(frac_out.iter().map(|x| (b'0' + x) as char));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(p: u8, s: u8, bytes: &[u8]) -> String {
+        canal_decimal(&Decimal {
+            precision: p,
+            scale: s,
+            bytes,
+        })
+    }
+
+    /// Packs a decimal string the way MySQL's decimal2bin does (test helper).
+    fn pack(p: u8, s: u8, v: &str) -> Vec<u8> {
+        const D2B: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+        let neg = v.starts_with('-');
+        let v = v.trim_start_matches('-');
+        let (i, f) = v.split_once('.').unwrap_or((v, ""));
+        let intg = (p - s) as usize;
+        let frac = s as usize;
+        let i = format!("{:0>width$}", i, width = intg);
+        let f = format!("{:0<width$}", f, width = frac);
+        let mut out = Vec::new();
+        let mut put = |digits: &str, nbytes: usize| {
+            let n: u64 = if digits.is_empty() {
+                0
+            } else {
+                digits.parse().unwrap()
+            };
+            let be = n.to_be_bytes();
+            out.extend_from_slice(&be[8 - nbytes..]);
+        };
+        let lead = intg % 9;
+        put(&i[..lead], D2B[lead]);
+        for g in 0..intg / 9 {
+            put(&i[lead + g * 9..lead + g * 9 + 9], 4);
+        }
+        for g in 0..frac / 9 {
+            put(&f[g * 9..g * 9 + 9], 4);
+        }
+        let tr = frac % 9;
+        put(&f[frac - tr..], D2B[tr]);
+        out[0] ^= 0x80;
+        if neg {
+            for b in &mut out {
+                *b = !*b;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn decimal_rules_from_compat() {
+        // §3.2 examples, verified on the real Java server.
+        assert_eq!(dec(10, 2, &pack(10, 2, "3.00")), "3.0");
+        assert_eq!(dec(10, 2, &pack(10, 2, "0.00")), "0.0");
+        assert_eq!(dec(10, 2, &pack(10, 2, "0.50")), "0.50");
+        assert_eq!(dec(10, 2, &pack(10, 2, "-0.05")), "-0.05");
+        assert_eq!(dec(20, 10, &pack(20, 10, "1.1234567890")), "1.123456789");
+        assert_eq!(dec(20, 10, &pack(20, 10, "12.3")), "12.300000000");
+        assert_eq!(dec(20, 10, &pack(20, 10, "0.0000000001")), "0.0000000001");
+        assert_eq!(dec(12, 9, &pack(12, 9, "1")), "1.000000000");
+        assert_eq!(dec(30, 18, &pack(30, 18, "1")), "1.000000000000000000");
+        assert_eq!(dec(10, 0, &pack(10, 0, "7")), "7");
+        assert_eq!(dec(10, 0, &pack(10, 0, "-1234567890")), "-1234567890");
+    }
+
+    #[test]
+    fn unsigned_promotion() {
+        let k = ColumnKind::new(mysql_type::TINY, "tinyint(3) unsigned");
+        assert_eq!(render_int(100, 1, &k), (-6, Some("100".into())));
+        assert_eq!(render_int(-56, 1, &k), (5, Some("200".into())));
+        let k = ColumnKind::new(mysql_type::LONGLONG, "bigint(20) unsigned");
+        assert_eq!(
+            render_int(-1, 8, &k),
+            (3, Some("18446744073709551615".into()))
+        );
+        let k = ColumnKind::new(mysql_type::LONG, "int unsigned");
+        assert_eq!(render_int(-1, 4, &k), (-5, Some("4294967295".into())));
+        let k = ColumnKind::new(mysql_type::INT24, "mediumint unsigned");
+        assert_eq!(render_int(-1, 3, &k), (4, Some("16777215".into())));
+    }
+
+    #[test]
+    fn temporal_rules() {
+        let z = Zone::utc();
+        let k = ColumnKind::default();
+        let t = |v: Value<'_>| render(&v, &k, &z).1.unwrap();
+        assert_eq!(t(Value::TimeV1(1000000)), "00:00:00"); // 100 h, old format quirk
+        assert_eq!(t(Value::TimeV1(-1000000)), "-00:00:00");
+        assert_eq!(t(Value::TimeV1(1010000)), "101:00:00");
+        assert_eq!(
+            t(Value::Time2 {
+                negative: true,
+                hours: 0,
+                minutes: 0,
+                seconds: 0,
+                micros: 500000,
+                fsp: 2
+            }),
+            "-00:00:00.50"
+        );
+        assert_eq!(
+            t(Value::Time2 {
+                negative: false,
+                hours: 838,
+                minutes: 59,
+                seconds: 59,
+                micros: 0,
+                fsp: 0
+            }),
+            "838:59:59"
+        );
+        assert_eq!(
+            t(Value::Timestamp {
+                seconds: 0,
+                micros: 500000,
+                fsp: 1
+            }),
+            "0000-00-00 00:00:00.5"
+        );
+        assert_eq!(
+            t(Value::Timestamp {
+                seconds: 1,
+                micros: 0,
+                fsp: 0
+            }),
+            "1970-01-01 00:00:01"
+        );
+        let sh = Zone::named("Asia/Shanghai").unwrap();
+        assert_eq!(
+            render(
+                &Value::Timestamp {
+                    seconds: 1,
+                    micros: 0,
+                    fsp: 0
+                },
+                &k,
+                &sh
+            )
+            .1
+            .unwrap(),
+            "1970-01-01 08:00:01"
+        );
+        assert_eq!(t(Value::DateTimeV1(0)), "0000-00-00 00:00:00");
+        assert_eq!(t(Value::DateTimeV1(20240229123456)), "2024-02-29 12:34:56");
+        assert_eq!(t(Value::Year(0)), "0000");
+        assert_eq!(
+            t(Value::Date {
+                year: 2024,
+                month: 0,
+                day: 0
+            }),
+            "2024-00-00"
+        );
+    }
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Everything `make test` does, in order (see README.md):
+#   1. install test needs (apt packages, .venv with canal-python) and the Rust toolchain;
+#   2. cargo fmt --check;
+#   3. start the sandboxes: MariaDB 10.11 (:3307, default options), ZooKeeper standalone (:2181),
+#      MySQL 9.7 chroot (:3308; built in the background on first use while Rust compiles);
+#   4. cargo clippy -D warnings, cargo test --workspace (sandbox addresses in CANAL_TEST_*);
+#   5. Python tests (pytest tests/python) and the sandbox script test (tests/sandbox.sh);
+#   6. short fuzzing (scripts/fuzz.sh, FUZZ_SECONDS each, default 30; FUZZ_SECONDS=0 skips).
+# The sandboxes are stopped at the end, also on failure. Every step's wall time is printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+S=$REPO/scripts
+export PATH=$HOME/.cargo/bin:$PATH
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/canal-rs/target}
+export CANAL_SHARED_DIR=${CANAL_SHARED_DIR:-$(cd "$REPO/.." && pwd)/shared}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+LOGDIR=${CANAL_TEST_LOGDIR:-$REPO/logs/make-test}
+mkdir -p "$LOGDIR"
+T0=$(date +%s)
+
+step() { printf '\n=== [%4ss] %s\n' "$(($(date +%s) - T0))" "$*"; }
+MYSQL9_PID=
+cleanup() {
+    local rc=$?
+    step "stopping sandboxes"
+    [ -n "$MYSQL9_PID" ] && wait "$MYSQL9_PID" 2>/dev/null || true
+    "$S/stop-mariadb.sh" || true
+    "$S/stop-zk.sh" || true
+    "$S/stop-mysql9.sh" || true
+    if [ $rc = 0 ]; then step "make test: PASSED"; else step "make test: FAILED (exit $rc)"; fi
+    exit $rc
+}
+trap cleanup EXIT
+
+step "build and test dependencies"
+"$S/ensure-build-deps.sh"
+eval "$("$S/install-test-deps.sh")"
+export CANAL_TEST_PYTHON
+[ -d "$CANAL_SHARED_DIR/golden" ] || echo "warning: $CANAL_SHARED_DIR has no golden/ (tests will skip or fail under CI)"
+
+step "MySQL 9.7 chroot (background; log $LOGDIR/start-mysql9.log)"
+"$S/start-mysql9.sh" >"$LOGDIR/mysql9.env" 2>"$LOGDIR/start-mysql9.log" &
+MYSQL9_PID=$!
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "start MariaDB and ZooKeeper"
+unset MARIADB_EXTRA_OPTS
+eval "$("$S/start-mariadb.sh")"
+eval "$("$S/start-zk.sh")"
+export CANAL_TEST_MARIADB CANAL_TEST_MARIADB_SOCKET CANAL_TEST_ZK
+
+step "cargo clippy --workspace --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace --no-run"
+cargo test --workspace --no-run
+
+step "wait for MySQL 9.7"
+if ! wait "$MYSQL9_PID"; then
+    MYSQL9_PID=
+    tail -n 40 "$LOGDIR/start-mysql9.log"
+    echo "start-mysql9.sh failed"
+    exit 1
+fi
+MYSQL9_PID=
+eval "$(cat "$LOGDIR/mysql9.env")"
+export CANAL_TEST_MYSQL9 CANAL_TEST_MYSQL9_SOCKET
+grep -h '^\[start-mysql9\] ready' "$LOGDIR/start-mysql9.log" || true
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "python tests"
+"$CANAL_TEST_PYTHON" -m pytest -q "$REPO/tests/python"
+
+step "sandbox script test"
+"$REPO/tests/sandbox.sh"
+
+if [ "$FUZZ_SECONDS" != 0 ]; then
+    step "short fuzzing (${FUZZ_SECONDS}s per target)"
+    "$S/fuzz.sh" "$FUZZ_SECONDS"
+fi
