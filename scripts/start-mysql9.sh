@@ -15,6 +15,7 @@
 #   CANAL_MYSQL9_CHROOT  chroot/cache dir (default /var/cache/canal-rs/sid-chroot)
 #   CANAL_MYSQL9_PORT    TCP port (default 3308)
 #   CANAL_DEBIAN_MIRROR  mirror for debootstrap (default http://deb.debian.org/debian)
+#                        (other ports get their own data dir /var/lib/canal-mysql9-PORT in the chroot)
 #   MYSQL9_EXTRA_OPTS    extra mysqld options (a running server with other options is restarted)
 # Needs root (debootstrap, chroot). Prints KEY=VALUE lines (eval-able) and how to connect.
 set -euo pipefail
@@ -27,9 +28,11 @@ ROOT=${CANAL_MYSQL9_CHROOT:-/var/cache/canal-rs/sid-chroot}
 PORT=${CANAL_MYSQL9_PORT:-3308}
 MIRROR=${CANAL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 EXTRA=${MYSQL9_EXTRA_OPTS:-}
-# Paths as seen inside the chroot.
-DATA_IN=/var/lib/canal-mysql9
-RUN_IN=/run/canal-mysql9
+# Paths as seen inside the chroot (one data/run dir per port, so instances can coexist).
+NAME=canal-mysql9
+[ "$PORT" = 3308 ] || NAME=canal-mysql9-$PORT
+DATA_IN=/var/lib/$NAME
+RUN_IN=/run/$NAME
 SOCK_IN=$RUN_IN/mysqld.sock
 PIDF=$ROOT$RUN_IN/mysqld.pid
 
@@ -81,7 +84,7 @@ CANAL_TEST_MYSQL9_DATADIR=$ROOT$DATA_IN
 # connect: chroot $ROOT mysql --no-defaults -h127.0.0.1 -P$PORT -ucanal -pcanal test
 #          (host clients need caching_sha2_password support: TLS or RSA key exchange)
 # admin:   chroot $ROOT mysql --no-defaults --socket=$SOCK_IN -uroot
-# stop:    $(cd "$(dirname "$0")" && pwd)/stop-mysql9.sh
+# stop:    CANAL_MYSQL9_PORT=$PORT $(cd "$(dirname "$0")" && pwd)/stop-mysql9.sh
 INFO
 }
 

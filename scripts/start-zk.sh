@@ -6,7 +6,9 @@
 #   scripts/start-zk.sh              standalone on 127.0.0.1:${CANAL_ZK_PORT:-2181}
 #   scripts/start-zk.sh --ensemble   3 nodes on 127.0.0.1:2191,2192,2193 (peers 288n/388n)
 #
-# Environment: CANAL_ZK_DIR (default /tmp/canal-zk), CANAL_ZK_PORT (standalone, default 2181).
+# Environment: CANAL_ZK_DIR (default /tmp/canal-zk), CANAL_ZK_PORT (standalone, default 2181),
+# CANAL_ZK_ENSEMBLE_BASE (default 2190: node n listens on BASE+n, quorum BASE+690+n,
+# election BASE+1690+n).
 # Idempotent: running nodes are reused. Prints KEY=VALUE lines (eval-able) and how to connect.
 set -euo pipefail
 CANAL_SCRIPT_NAME=start-zk
@@ -85,20 +87,20 @@ CANAL_TEST_ZK=127.0.0.1:$PORT
 # stop:    $(cd "$(dirname "$0")" && pwd)/stop-zk.sh
 INFO
 else
-    SERVERS="server.1=127.0.0.1:2881:3881
-server.2=127.0.0.1:2882:3882
-server.3=127.0.0.1:2883:3883"
+    EB=${CANAL_ZK_ENSEMBLE_BASE:-2190}
+    SERVERS=$(for n in 1 2 3; do echo "server.$n=127.0.0.1:$((EB + 690 + n)):$((EB + 1690 + n))"; done)
     for n in 1 2 3; do
         mkdir -p "$BASE/ens$n/data"
         echo "$n" >"$BASE/ens$n/data/myid"
-        node "$BASE/ens$n" "219$n" "$SERVERS"
+        node "$BASE/ens$n" "$((EB + n))" "$SERVERS"
     done
-    for n in 1 2 3; do wait_ready "219$n" "$BASE/ens$n"; done
-    canal_log "ensemble ready in $(canal_elapsed)s: $(for n in 1 2 3; do printf ':219%s=%s ' "$n" "$(srvr_mode "219$n")"; done)"
+    for n in 1 2 3; do wait_ready "$((EB + n))" "$BASE/ens$n"; done
+    canal_log "ensemble ready in $(canal_elapsed)s: $(for n in 1 2 3; do printf ':%s=%s ' "$((EB + n))" "$(srvr_mode "$((EB + n))")"; done)"
+    HOSTS="127.0.0.1:$((EB + 1)),127.0.0.1:$((EB + 2)),127.0.0.1:$((EB + 3))"
     cat <<INFO
-CANAL_TEST_ZK_ENSEMBLE=127.0.0.1:2191,127.0.0.1:2192,127.0.0.1:2193
-# connect: /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:2191,127.0.0.1:2192,127.0.0.1:2193
-# node n (1..3): pid file $BASE/ens<n>/zk.pid, client port 219<n>
+CANAL_TEST_ZK_ENSEMBLE=$HOSTS
+# connect: /usr/share/zookeeper/bin/zkCli.sh -server $HOSTS
+# node n (1..3): pid file $BASE/ens<n>/zk.pid, client port $EB+n
 # stop:    $(cd "$(dirname "$0")" && pwd)/stop-zk.sh --ensemble
 INFO
 fi

@@ -4,14 +4,17 @@
 # is a no-op reusing the same process, then stops them and checks that they are gone and that a
 # second stop is harmless. Uses its own directories and ports so that it never touches the
 # sandboxes `make test` (or a developer) runs on the default ports.
-#   CANAL_SANDBOX_ENSEMBLE=1  also start/check/stop the 3-node ZooKeeper ensemble (fixed ports 2191-2193)
+#   CANAL_SANDBOX_ENSEMBLE=1  also start/check/stop the 3-node ZooKeeper ensemble (ports 2491-2493,
+#                             peers 3181-3183/4181-4183); on by default when CI is set
 #   CANAL_TEST_MYSQL9=host:port  also check that MySQL 9.7 (started by make test) accepts canal/canal
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=scripts
 WORK=${CANAL_SANDBOX_TEST_DIR:-/tmp/canal-sandbox-test}
-export CANAL_MARIADB_DIR=$WORK/mariadb CANAL_MARIADB_PORT=${CANAL_SANDBOX_MARIADB_PORT:-3317}
-export CANAL_ZK_DIR=$WORK/zk CANAL_ZK_PORT=${CANAL_SANDBOX_ZK_PORT:-2187}
+export CANAL_MARIADB_DIR=$WORK/mariadb CANAL_MARIADB_PORT=${CANAL_SANDBOX_MARIADB_PORT:-3397}
+export CANAL_ZK_DIR=$WORK/zk CANAL_ZK_PORT=${CANAL_SANDBOX_ZK_PORT:-2497}
+export CANAL_ZK_ENSEMBLE_BASE=${CANAL_SANDBOX_ZK_ENSEMBLE_BASE:-2490}
+[ -n "${CI:-}" ] && [ "${CI}" != false ] && : "${CANAL_SANDBOX_ENSEMBLE:=1}"
 unset MARIADB_EXTRA_OPTS
 fails=0
 ok() { echo "ok   - $*"; }
@@ -55,7 +58,7 @@ $S/start-zk.sh >/dev/null
 
 if [ "${CANAL_SANDBOX_ENSEMBLE:-0}" = 1 ]; then
     $S/start-zk.sh --ensemble >/dev/null
-    modes=$(for p in 2191 2192 2193; do echo srvr | socat -T2 - TCP:127.0.0.1:$p | sed -n 's/^Mode: //p'; done | sort | tr '\n' ' ')
+    modes=$(for p in $((CANAL_ZK_ENSEMBLE_BASE + 1)) $((CANAL_ZK_ENSEMBLE_BASE + 2)) $((CANAL_ZK_ENSEMBLE_BASE + 3)); do echo srvr | socat -T2 - TCP:127.0.0.1:$p | sed -n 's/^Mode: //p'; done | sort | tr '\n' ' ')
     [ "$modes" = "follower follower leader " ] && ok "ensemble: $modes" || bad "ensemble modes: $modes"
     $S/stop-zk.sh --ensemble >/dev/null
 fi

@@ -25,7 +25,9 @@ fn bench_file() -> Option<PathBuf> {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
     let mut best: Option<(u64, PathBuf)> = None;
     for server in ["mariadb-10.11", "mysql-9.7"] {
-        let Ok(rd) = std::fs::read_dir(shared.join("golden").join(server)) else { continue };
+        let Ok(rd) = std::fs::read_dir(shared.join("golden").join(server)) else {
+            continue;
+        };
         for w in rd.flatten() {
             let p = w.path().join("binlog/mysql-bin.000001");
             if let Ok(m) = std::fs::metadata(&p) {
@@ -57,7 +59,10 @@ fn ours(file: &BinlogFile) -> u64 {
                 row = row2.reuse();
             }
             EventBody::TransactionPayload(p) => {
-                let inner: Vec<_> = dec.payload_events(ev.offset, p).map(|e| e.expect("inner")).collect();
+                let inner: Vec<_> = dec
+                    .payload_events(ev.offset, p)
+                    .map(|e| e.expect("inner"))
+                    .collect();
                 for e in &inner {
                     if let EventBody::Rows(r) = &e.body {
                         for x in r.rows() {

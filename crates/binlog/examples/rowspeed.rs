@@ -42,5 +42,9 @@ fn main() {
     }
     let el = start.elapsed().as_secs_f64();
     let mb = (file.len() * iters) as f64 / 1e6;
-    println!("{rows} rows, {mb:.0} MB in {el:.3}s wall: {:.0} MB/s, {:.2} M rows/s", mb / el, rows as f64 / el / 1e6);
+    println!(
+        "{rows} rows, {mb:.0} MB in {el:.3}s wall: {:.0} MB/s, {:.2} M rows/s",
+        mb / el,
+        rows as f64 / el / 1e6
+    );
 }

@@ -4,6 +4,7 @@
 //! of 9 decimal digits stored as 4-byte big-endian integers; a leftover group of fewer digits
 //! takes 1-4 bytes. The first byte's top bit is set for non-negative numbers; negative numbers
 //! store every byte inverted.
+#![warn(missing_docs)]
 
 use crate::value::Decimal;
 
@@ -23,7 +24,11 @@ pub fn decimal_bin_size(precision: u8, scale: u8) -> Option<usize> {
 impl<'a> Decimal<'a> {
     /// Builds a packed decimal, checking that `bytes` has exactly the right size.
     pub fn new(precision: u8, scale: u8, bytes: &'a [u8]) -> Option<Self> {
-        (decimal_bin_size(precision, scale)? == bytes.len()).then_some(Self { precision, scale, bytes })
+        (decimal_bin_size(precision, scale)? == bytes.len()).then_some(Self {
+            precision,
+            scale,
+            bytes,
+        })
     }
 
     /// True when the number is negative (and not zero).
@@ -37,7 +42,10 @@ impl<'a> Decimal<'a> {
     /// (`0` if none), then `.` and exactly `scale` fraction digits when scale > 0.
     pub fn write_canonical(&self, out: &mut String) {
         let (intg_digits, frac_digits, neg) = self.digits();
-        let int_trim = intg_digits.iter().position(|&d| d != 0).map_or(&[][..], |p| &intg_digits[p..]);
+        let int_trim = intg_digits
+            .iter()
+            .position(|&d| d != 0)
+            .map_or(&[][..], |p| &intg_digits[p..]);
         let all_zero = int_trim.is_empty() && frac_digits.iter().all(|&d| d == 0);
         if neg && !all_zero {
             out.push('-');

@@ -1,6 +1,7 @@
 //! [`EventDecoder`]: turns one complete raw event (header + body + optional CRC32) into an
 //! [`Event`]. It keeps the state a binlog stream needs: the FORMAT_DESCRIPTION in force
 //! (post-header lengths, checksum algorithm, MySQL vs MariaDB) and the TABLE_MAP cache.
+#![warn(missing_docs)]
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -74,8 +75,14 @@ pub fn parse_header(raw: &[u8]) -> Option<EventHeader> {
 
 /// Parses `"10.11.5-MariaDB-log"` → (10, 11, 5).
 pub fn parse_server_version(v: &str) -> (u32, u32, u32) {
-    let mut it = v.split(|c: char| !c.is_ascii_digit()).map(|p| p.parse::<u32>().unwrap_or(0));
-    (it.next().unwrap_or(0), it.next().unwrap_or(0), it.next().unwrap_or(0))
+    let mut it = v
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+    )
 }
 
 fn default_post_header_len(t: u8) -> usize {
@@ -84,7 +91,8 @@ fn default_post_header_len(t: u8) -> usize {
         QUERY | MARIA_QUERY_COMPRESSED => 13,
         ROTATE => 8,
         TABLE_MAP => 8,
-        WRITE_ROWS_V0..=DELETE_ROWS_V1 | MARIA_WRITE_ROWS_COMPRESSED_V1..=MARIA_DELETE_ROWS_COMPRESSED_V1 => 8,
+        WRITE_ROWS_V0..=DELETE_ROWS_V1
+        | MARIA_WRITE_ROWS_COMPRESSED_V1..=MARIA_DELETE_ROWS_COMPRESSED_V1 => 8,
         WRITE_ROWS_V2..=DELETE_ROWS_V2 | PARTIAL_UPDATE_ROWS => 10,
         MARIA_WRITE_ROWS_COMPRESSED..=MARIA_DELETE_ROWS_COMPRESSED => 10,
         EXECUTE_LOAD_QUERY => 26,
@@ -172,7 +180,11 @@ impl EventDecoder {
 
     /// Decodes one event that never has a checksum trailer (events inside a
     /// TRANSACTION_PAYLOAD).
-    pub fn decode_without_checksum<'a>(&mut self, offset: u64, raw: &'a [u8]) -> Result<Event<'a>, DecodeError> {
+    pub fn decode_without_checksum<'a>(
+        &mut self,
+        offset: u64,
+        raw: &'a [u8],
+    ) -> Result<Event<'a>, DecodeError> {
         self.decode_with(offset, raw, false)
     }
 
@@ -183,10 +195,20 @@ impl EventDecoder {
         offset: u64,
         payload: &'p TransactionPayload,
     ) -> PayloadEvents<'d, 'p> {
-        PayloadEvents { decoder: self, offset, rest: &payload.uncompressed, failed: false }
+        PayloadEvents {
+            decoder: self,
+            offset,
+            rest: &payload.uncompressed,
+            failed: false,
+        }
     }
 
-    fn decode_with<'a>(&mut self, offset: u64, raw: &'a [u8], checksum: bool) -> Result<Event<'a>, DecodeError> {
+    fn decode_with<'a>(
+        &mut self,
+        offset: u64,
+        raw: &'a [u8],
+        checksum: bool,
+    ) -> Result<Event<'a>, DecodeError> {
         let header = parse_header(raw)
             .ok_or_else(|| DecodeError::truncated(offset, "event header", HEADER_LEN, raw.len()))?;
         let t = header.event_type;
@@ -194,17 +216,30 @@ impl EventDecoder {
         if header.event_size as usize != raw.len() {
             return Err(err_t(DecodeError::invalid(
                 offset,
-                format!("event: size field says {} bytes, got {}", header.event_size, raw.len()),
+                format!(
+                    "event: size field says {} bytes, got {}",
+                    header.event_size,
+                    raw.len()
+                ),
             )));
         }
         if t == types::FORMAT_DESCRIPTION {
             let fde = self.parse_fde(offset, raw).map_err(err_t)?;
-            return Ok(Event { header, offset, body: EventBody::FormatDescription(fde) });
+            return Ok(Event {
+                header,
+                offset,
+                body: EventBody::FormatDescription(fde),
+            });
         }
         let hl = (self.fde.header_len as usize).max(HEADER_LEN);
         let end = if checksum {
             if raw.len() < hl + CHECKSUM_LEN {
-                return Err(err_t(DecodeError::truncated(offset, "event with checksum", hl + CHECKSUM_LEN, raw.len())));
+                return Err(err_t(DecodeError::truncated(
+                    offset,
+                    "event with checksum",
+                    hl + CHECKSUM_LEN,
+                    raw.len(),
+                )));
             }
             let end = raw.len() - CHECKSUM_LEN;
             if self.verify_checksum {
@@ -214,11 +249,20 @@ impl EventDecoder {
         } else {
             raw.len()
         };
-        let body = raw
-            .get(hl..end)
-            .ok_or_else(|| err_t(DecodeError::truncated(offset, "event header", hl, raw.len())))?;
+        let body = raw.get(hl..end).ok_or_else(|| {
+            err_t(DecodeError::truncated(
+                offset,
+                "event header",
+                hl,
+                raw.len(),
+            ))
+        })?;
         let body = self.decode_body(offset, &header, body).map_err(err_t)?;
-        Ok(Event { header, offset, body })
+        Ok(Event {
+            header,
+            offset,
+            body,
+        })
     }
 
     fn parse_fde(&mut self, offset: u64, raw: &[u8]) -> Result<FormatDescription, DecodeError> {
@@ -231,12 +275,19 @@ impl EventDecoder {
         let create_timestamp = c.u32().map_err(&sh)?;
         let header_len = c.u8().map_err(&sh)?;
         if (header_len as usize) < HEADER_LEN {
-            return Err(DecodeError::invalid(offset, format!("FORMAT_DESCRIPTION: header length {header_len}")));
+            return Err(DecodeError::invalid(
+                offset,
+                format!("FORMAT_DESCRIPTION: header length {header_len}"),
+            ));
         }
         let rest = c.rest();
         let mariadb = server_version.contains("MariaDB");
         let v = parse_server_version(&server_version);
-        let aware = if mariadb { v >= (5, 3, 0) } else { v >= (5, 6, 1) };
+        let aware = if mariadb {
+            v >= (5, 3, 0)
+        } else {
+            v >= (5, 6, 1)
+        };
         let (post_header_lens, checksum_alg) = if aware && rest.len() >= 5 {
             let alg = rest[rest.len() - 5];
             (rest[..rest.len() - 5].to_vec(), Some(alg))
@@ -249,7 +300,8 @@ impl EventDecoder {
                 // The server may have cleared LOG_EVENT_BINLOG_IN_USE_F after checksumming.
                 let mut copy = raw[..end].to_vec();
                 copy[17] ^= LOG_EVENT_BINLOG_IN_USE_F as u8;
-                let stored = u32::from_le_bytes([raw[end], raw[end + 1], raw[end + 2], raw[end + 3]]);
+                let stored =
+                    u32::from_le_bytes([raw[end], raw[end + 1], raw[end + 2], raw[end + 3]]);
                 if crc32fast::hash(&copy) != stored {
                     verify_crc(offset, raw, end)?;
                 }
@@ -264,7 +316,11 @@ impl EventDecoder {
             checksum_alg,
         };
         self.checksum = checksum_alg == Some(1);
-        self.flavor = if mariadb { Flavor::MariaDb } else { Flavor::MySql };
+        self.flavor = if mariadb {
+            Flavor::MariaDb
+        } else {
+            Flavor::MySql
+        };
         self.fde = fde.clone();
         Ok(fde)
     }
@@ -275,7 +331,12 @@ impl EventDecoder {
         }
     }
 
-    fn decode_body<'a>(&mut self, offset: u64, h: &EventHeader, body: &'a [u8]) -> Result<EventBody<'a>, DecodeError> {
+    fn decode_body<'a>(
+        &mut self,
+        offset: u64,
+        h: &EventHeader,
+        body: &'a [u8],
+    ) -> Result<EventBody<'a>, DecodeError> {
         use types::*;
         let t = h.event_type;
         let mut c = Cursor::new(body);
@@ -289,9 +350,14 @@ impl EventDecoder {
                 c.skip(ph.saturating_sub(8)).map_err(&sh)?;
                 let next_file = String::from_utf8_lossy(c.rest()).into_owned();
                 self.tables.clear();
-                EventBody::Rotate { next_file, position }
+                EventBody::Rotate {
+                    next_file,
+                    position,
+                }
             }
-            XID => EventBody::Xid { xid: c.u64().map_err(&sh)? },
+            XID => EventBody::Xid {
+                xid: c.u64().map_err(&sh)?,
+            },
             TABLE_MAP => EventBody::TableMap(self.parse_table_map(offset, body)?),
             // Pre-GA (MySQL 5.1.0-5.1.17) rows events: Canal ignores them and later 5.x/6.0
             // development trees reused the codes for other events, so they are not decoded.
@@ -321,8 +387,12 @@ impl EventDecoder {
                     sequence_number,
                 })
             }
-            GTID_TAGGED => EventBody::Gtid(parse_tagged_gtid(body).map_err(|m| DecodeError::invalid(offset, m))?),
-            PREVIOUS_GTIDS => EventBody::PreviousGtids { sets: parse_previous_gtids(body).map_err(|m| DecodeError::invalid(offset, m))? },
+            GTID_TAGGED => EventBody::Gtid(
+                parse_tagged_gtid(body).map_err(|m| DecodeError::invalid(offset, m))?,
+            ),
+            PREVIOUS_GTIDS => EventBody::PreviousGtids {
+                sets: parse_previous_gtids(body).map_err(|m| DecodeError::invalid(offset, m))?,
+            },
             ROWS_QUERY => {
                 // One length byte (truncated at 255, ignored), then the full text.
                 c.skip(1).map_err(&sh)?;
@@ -333,24 +403,45 @@ impl EventDecoder {
                 let seq_no = c.u64().map_err(&sh)?;
                 let domain_id = c.u32().map_err(&sh)?;
                 let flags = c.u8().map_err(&sh)?;
-                let commit_id = if flags & 2 != 0 { Some(c.u64().map_err(&sh)?) } else { None };
-                EventBody::MariaGtid(MariaGtid { seq_no, domain_id, flags, commit_id, standalone: flags & 1 != 0 })
+                let commit_id = if flags & 2 != 0 {
+                    Some(c.u64().map_err(&sh)?)
+                } else {
+                    None
+                };
+                EventBody::MariaGtid(MariaGtid {
+                    seq_no,
+                    domain_id,
+                    flags,
+                    commit_id,
+                    standalone: flags & 1 != 0,
+                })
             }
             MARIA_GTID_LIST => {
                 let n = (c.u32().map_err(&sh)? & 0x0fff_ffff) as usize;
                 if n.saturating_mul(16) > c.remaining() {
-                    return Err(DecodeError::truncated(offset, "GTID_LIST entries", n.saturating_mul(16), c.remaining()));
+                    return Err(DecodeError::truncated(
+                        offset,
+                        "GTID_LIST entries",
+                        n.saturating_mul(16),
+                        c.remaining(),
+                    ));
                 }
                 let mut gtids = Vec::with_capacity(n);
                 for _ in 0..n {
-                    gtids.push((c.u32().map_err(&sh)?, c.u32().map_err(&sh)?, c.u64().map_err(&sh)?));
+                    gtids.push((
+                        c.u32().map_err(&sh)?,
+                        c.u32().map_err(&sh)?,
+                        c.u64().map_err(&sh)?,
+                    ));
                 }
                 EventBody::MariaGtidList { gtids }
             }
             MARIA_BINLOG_CHECKPOINT => {
                 let n = c.u32().map_err(&sh)? as usize;
                 let f = c.take(n).map_err(&sh)?;
-                EventBody::MariaBinlogCheckpoint { file: String::from_utf8_lossy(f).into_owned() }
+                EventBody::MariaBinlogCheckpoint {
+                    file: String::from_utf8_lossy(f).into_owned(),
+                }
             }
             XA_PREPARE => {
                 let one_phase = c.u8().map_err(&sh)? != 0;
@@ -361,7 +452,9 @@ impl EventDecoder {
                 EventBody::XaPrepare { one_phase, xid }
             }
             TRANSACTION_PAYLOAD => EventBody::TransactionPayload(self.parse_payload(offset, body)?),
-            HEARTBEAT => EventBody::Heartbeat { file: String::from_utf8_lossy(body).into_owned() },
+            HEARTBEAT => EventBody::Heartbeat {
+                file: String::from_utf8_lossy(body).into_owned(),
+            },
             HEARTBEAT_V2 => {
                 let mut file = String::new();
                 while !c.is_empty() {
@@ -373,12 +466,25 @@ impl EventDecoder {
                 }
                 EventBody::Heartbeat { file }
             }
-            INTVAR => EventBody::Intvar { kind: c.u8().map_err(&sh)?, value: c.u64().map_err(&sh)? },
-            RAND => EventBody::Rand { seed1: c.u64().map_err(&sh)?, seed2: c.u64().map_err(&sh)? },
+            INTVAR => EventBody::Intvar {
+                kind: c.u8().map_err(&sh)?,
+                value: c.u64().map_err(&sh)?,
+            },
+            RAND => EventBody::Rand {
+                seed1: c.u64().map_err(&sh)?,
+                seed2: c.u64().map_err(&sh)?,
+            },
             USER_VAR => EventBody::UserVariable(parse_user_var(body).map_err(&sh)?),
             STOP => EventBody::Stop,
-            START_V3 | 6..=12 | BEGIN_LOAD_QUERY | EXECUTE_LOAD_QUERY | INCIDENT | IGNORABLE | TRANSACTION_CONTEXT
-            | VIEW_CHANGE | MARIA_START_ENCRYPTION => EventBody::Other { event_type: t },
+            START_V3
+            | 6..=12
+            | BEGIN_LOAD_QUERY
+            | EXECUTE_LOAD_QUERY
+            | INCIDENT
+            | IGNORABLE
+            | TRANSACTION_CONTEXT
+            | VIEW_CHANGE
+            | MARIA_START_ENCRYPTION => EventBody::Other { event_type: t },
             _ => {
                 self.warn_unknown(t);
                 EventBody::Unknown { event_type: t }
@@ -386,7 +492,12 @@ impl EventDecoder {
         })
     }
 
-    fn parse_query<'a>(&self, offset: u64, t: u8, body: &'a [u8]) -> Result<QueryEvent<'a>, DecodeError> {
+    fn parse_query<'a>(
+        &self,
+        offset: u64,
+        t: u8,
+        body: &'a [u8],
+    ) -> Result<QueryEvent<'a>, DecodeError> {
         let sh = short(offset, "QUERY");
         let mut c = Cursor::new(body);
         let ph = self.post_header_len(t);
@@ -394,7 +505,11 @@ impl EventDecoder {
         let exec_time = c.u32().map_err(&sh)?;
         let db_len = c.u8().map_err(&sh)? as usize;
         let error_code = c.u16().map_err(&sh)?;
-        let status_len = if ph >= 13 { c.u16().map_err(&sh)? as usize } else { 0 };
+        let status_len = if ph >= 13 {
+            c.u16().map_err(&sh)? as usize
+        } else {
+            0
+        };
         c.skip(ph.saturating_sub(13)).map_err(&sh)?;
         let status_raw = c.take(status_len).map_err(&sh)?;
         let schema = c.take(db_len).map_err(&sh)?;
@@ -405,7 +520,14 @@ impl EventDecoder {
         } else {
             Cow::Borrowed(rest)
         };
-        Ok(QueryEvent { thread_id, exec_time, error_code, schema, sql, status: parse_status(status_raw) })
+        Ok(QueryEvent {
+            thread_id,
+            exec_time,
+            error_code,
+            schema,
+            sql,
+            status: parse_status(status_raw),
+        })
     }
 
     fn parse_table_map(&mut self, offset: u64, body: &[u8]) -> Result<Arc<TableMap>, DecodeError> {
@@ -421,16 +543,31 @@ impl EventDecoder {
         if self.tables.len() > 100_000 {
             self.tables.clear();
         }
-        self.tables.insert(table_id, CachedTable { raw: body.to_vec(), map: map.clone() });
+        self.tables.insert(
+            table_id,
+            CachedTable {
+                raw: body.to_vec(),
+                map: map.clone(),
+            },
+        );
         Ok(map)
     }
 
-    fn parse_rows<'a>(&self, offset: u64, t: u8, body: &'a [u8]) -> Result<RowsEvent<'a>, DecodeError> {
+    fn parse_rows<'a>(
+        &self,
+        offset: u64,
+        t: u8,
+        body: &'a [u8],
+    ) -> Result<RowsEvent<'a>, DecodeError> {
         use types::*;
         let sh = short(offset, "rows event");
         let mut c = Cursor::new(body);
         let ph = self.post_header_len(t);
-        let table_id = if ph == 6 { c.u32().map_err(&sh)? as u64 } else { c.uint(6).map_err(&sh)? };
+        let table_id = if ph == 6 {
+            c.u32().map_err(&sh)? as u64
+        } else {
+            c.uint(6).map_err(&sh)?
+        };
         let flags = c.u16().map_err(&sh)?;
         let v2 = matches!(t, WRITE_ROWS_V2..=DELETE_ROWS_V2 | PARTIAL_UPDATE_ROWS | MARIA_WRITE_ROWS_COMPRESSED..=MARIA_DELETE_ROWS_COMPRESSED);
         if v2 {
@@ -438,8 +575,16 @@ impl EventDecoder {
             c.skip(extra.saturating_sub(2)).map_err(&sh)?;
         }
         let kind = match t {
-            WRITE_ROWS_V0 | WRITE_ROWS_V1 | WRITE_ROWS_V2 | MARIA_WRITE_ROWS_COMPRESSED_V1 | MARIA_WRITE_ROWS_COMPRESSED => RowsKind::Write,
-            UPDATE_ROWS_V0 | UPDATE_ROWS_V1 | UPDATE_ROWS_V2 | MARIA_UPDATE_ROWS_COMPRESSED_V1 | MARIA_UPDATE_ROWS_COMPRESSED => RowsKind::Update,
+            WRITE_ROWS_V0
+            | WRITE_ROWS_V1
+            | WRITE_ROWS_V2
+            | MARIA_WRITE_ROWS_COMPRESSED_V1
+            | MARIA_WRITE_ROWS_COMPRESSED => RowsKind::Write,
+            UPDATE_ROWS_V0
+            | UPDATE_ROWS_V1
+            | UPDATE_ROWS_V2
+            | MARIA_UPDATE_ROWS_COMPRESSED_V1
+            | MARIA_UPDATE_ROWS_COMPRESSED => RowsKind::Update,
             PARTIAL_UPDATE_ROWS => RowsKind::PartialUpdate,
             _ => RowsKind::Delete,
         };
@@ -447,7 +592,9 @@ impl EventDecoder {
         let column_count = usize::try_from(ncols)
             .ok()
             .filter(|&n| n <= 65536)
-            .ok_or_else(|| DecodeError::invalid(offset, format!("rows event: column count {ncols}")))?;
+            .ok_or_else(|| {
+                DecodeError::invalid(offset, format!("rows event: column count {ncols}"))
+            })?;
         let bm = column_count.div_ceil(8);
         let present = Bitmap(c.take(bm).map_err(&sh)?);
         let present_after = if matches!(kind, RowsKind::Update | RowsKind::PartialUpdate) {
@@ -491,36 +638,57 @@ impl EventDecoder {
                 _ => {}
             }
         }
-        let size = size.ok_or_else(|| DecodeError::invalid(offset, "TRANSACTION_PAYLOAD: no payload size"))?;
+        let size = size
+            .ok_or_else(|| DecodeError::invalid(offset, "TRANSACTION_PAYLOAD: no payload size"))?;
         let size = usize::try_from(size).unwrap_or(usize::MAX);
         let data = c.take(size).map_err(&sh)?;
         let limit = self.max_uncompressed;
         if uncompressed_size.is_some_and(|u| u > limit as u64) {
-            return Err(DecodeError::new(offset, DecodeErrorKind::Decompress(format!("payload of {uncompressed_size:?} bytes exceeds the limit"))));
+            return Err(DecodeError::new(
+                offset,
+                DecodeErrorKind::Decompress(format!(
+                    "payload of {uncompressed_size:?} bytes exceeds the limit"
+                )),
+            ));
         }
         let compression = compression.unwrap_or(255);
         let uncompressed = match compression {
             0 => {
-                let dec = zstd::stream::read::Decoder::new(data)
-                    .map_err(|e| DecodeError::new(offset, DecodeErrorKind::Decompress(e.to_string())))?;
+                let dec = zstd::stream::read::Decoder::new(data).map_err(|e| {
+                    DecodeError::new(offset, DecodeErrorKind::Decompress(e.to_string()))
+                })?;
                 read_limited(offset, dec, limit, uncompressed_size.unwrap_or(0) as usize)?
             }
             255 => data.to_vec(),
             other => {
-                return Err(DecodeError::new(offset, DecodeErrorKind::Unsupported(format!("payload compression type {other}"))))
+                return Err(DecodeError::new(
+                    offset,
+                    DecodeErrorKind::Unsupported(format!("payload compression type {other}")),
+                ))
             }
         };
-        Ok(TransactionPayload { compression: compression as u8, uncompressed })
+        Ok(TransactionPayload {
+            compression: compression as u8,
+            uncompressed,
+        })
     }
 }
 
-fn read_limited(offset: u64, r: impl Read, limit: usize, hint: usize) -> Result<Vec<u8>, DecodeError> {
+fn read_limited(
+    offset: u64,
+    r: impl Read,
+    limit: usize,
+    hint: usize,
+) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::with_capacity(hint.min(limit).min(64 << 20));
     r.take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| DecodeError::new(offset, DecodeErrorKind::Decompress(e.to_string())))?;
     if out.len() > limit {
-        return Err(DecodeError::new(offset, DecodeErrorKind::Decompress(format!("more than {limit} bytes"))));
+        return Err(DecodeError::new(
+            offset,
+            DecodeErrorKind::Decompress(format!("more than {limit} bytes")),
+        ));
     }
     Ok(out)
 }
@@ -529,23 +697,35 @@ fn read_limited(offset: u64, r: impl Read, limit: usize, hint: usize) -> Result<
 /// big-endian uncompressed length, then a zlib stream.
 fn maria_uncompress(offset: u64, src: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     let err = |m: String| DecodeError::new(offset, DecodeErrorKind::Decompress(m));
-    let (&h, rest) = src.split_first().ok_or_else(|| err("empty compressed body".into()))?;
+    let (&h, rest) = src
+        .split_first()
+        .ok_or_else(|| err("empty compressed body".into()))?;
     if h & 0x80 == 0 {
         return Err(err(format!("bad compression header byte {h:#04x}")));
     }
     if (h >> 4) & 0x07 != 0 {
-        return Err(err(format!("unknown compression algorithm {}", (h >> 4) & 7)));
+        return Err(err(format!(
+            "unknown compression algorithm {}",
+            (h >> 4) & 7
+        )));
     }
     let lenlen = (h & 0x07) as usize;
     if lenlen == 0 || lenlen > 4 {
         return Err(err(format!("bad length size {lenlen}")));
     }
-    let lb = rest.get(..lenlen).ok_or_else(|| err("truncated length".into()))?;
+    let lb = rest
+        .get(..lenlen)
+        .ok_or_else(|| err("truncated length".into()))?;
     let len = crate::read::be_uint(lb) as usize;
     if len > limit {
         return Err(err(format!("uncompressed length {len} exceeds the limit")));
     }
-    let out = read_limited(offset, flate2::read::ZlibDecoder::new(&rest[lenlen..]), len, len)?;
+    let out = read_limited(
+        offset,
+        flate2::read::ZlibDecoder::new(&rest[lenlen..]),
+        len,
+        len,
+    )?;
     if out.len() != len {
         return Err(err(format!("expected {len} bytes, got {}", out.len())));
     }
@@ -553,11 +733,16 @@ fn maria_uncompress(offset: u64, src: &[u8], limit: usize) -> Result<Vec<u8>, De
 }
 
 fn verify_crc(offset: u64, raw: &[u8], end: usize) -> Result<(), DecodeError> {
-    let t = raw.get(end..end + 4).ok_or_else(|| DecodeError::truncated(offset, "checksum", 4, raw.len().saturating_sub(end)))?;
+    let t = raw.get(end..end + 4).ok_or_else(|| {
+        DecodeError::truncated(offset, "checksum", 4, raw.len().saturating_sub(end))
+    })?;
     let stored = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
     let computed = crc32fast::hash(&raw[..end]);
     if stored != computed {
-        return Err(DecodeError::new(offset, DecodeErrorKind::Checksum { stored, computed }));
+        return Err(DecodeError::new(
+            offset,
+            DecodeErrorKind::Checksum { stored, computed },
+        ));
     }
     Ok(())
 }
@@ -633,11 +818,21 @@ fn parse_user_var(body: &[u8]) -> Result<UserVarEvent<'_>, Short> {
     let value = match kind {
         0 => UserVarValue::String { charset, bytes },
         1 if len == 8 => UserVarValue::Real(crate::read::le_uint(bytes)),
-        2 if len == 8 => UserVarValue::Int { value: crate::read::le_uint(bytes) as i64, unsigned: flags & 1 != 0 },
-        4 if len >= 2 => UserVarValue::Decimal { precision: bytes[0], scale: bytes[1], bytes: &bytes[2..] },
+        2 if len == 8 => UserVarValue::Int {
+            value: crate::read::le_uint(bytes) as i64,
+            unsigned: flags & 1 != 0,
+        },
+        4 if len >= 2 => UserVarValue::Decimal {
+            precision: bytes[0],
+            scale: bytes[1],
+            bytes: &bytes[2..],
+        },
         _ => UserVarValue::Other { kind, bytes },
     };
-    Ok(UserVarEvent { name, value: Some(value) })
+    Ok(UserVarEvent {
+        name,
+        value: Some(value),
+    })
 }
 
 /// MySQL serialization-library varlen unsigned: the count of trailing one bits in the first
@@ -666,7 +861,9 @@ fn parse_tagged_gtid(body: &[u8]) -> Result<MysqlGtid, String> {
     let payload_size = ser_uint(&mut c)? as usize;
     let _last_non_ignorable = ser_uint(&mut c)?;
     let consumed = c.pos();
-    let fields_len = payload_size.checked_sub(consumed).ok_or("bad tagged GTID payload size")?;
+    let fields_len = payload_size
+        .checked_sub(consumed)
+        .ok_or("bad tagged GTID payload size")?;
     let mut f = Cursor::new(c.take(fields_len.min(c.remaining())).unwrap_or(&[]));
     let mut g = MysqlGtid::default();
     while !f.is_empty() {
@@ -699,7 +896,11 @@ fn parse_previous_gtids(body: &[u8]) -> Result<Vec<GtidSet>, String> {
     let mut c = Cursor::new(body);
     let n = c.u64().map_err(e)?;
     let tagged = n >> 56 != 0;
-    let n_sids = if tagged { (n >> 8) & 0x0000_ffff_ffff_ffff } else { n & 0x00ff_ffff_ffff_ffff };
+    let n_sids = if tagged {
+        (n >> 8) & 0x0000_ffff_ffff_ffff
+    } else {
+        n & 0x00ff_ffff_ffff_ffff
+    };
     if n_sids.saturating_mul(24) > c.remaining() as u64 {
         return Err(format!("PREVIOUS_GTIDS: {n_sids} sets do not fit"));
     }
@@ -721,7 +922,11 @@ fn parse_previous_gtids(body: &[u8]) -> Result<Vec<GtidSet>, String> {
         for _ in 0..ni {
             intervals.push((c.u64().map_err(e)? as i64, c.u64().map_err(e)? as i64));
         }
-        sets.push(GtidSet { sid, tag, intervals });
+        sets.push(GtidSet {
+            sid,
+            tag,
+            intervals,
+        });
     }
     Ok(sets)
 }
@@ -743,12 +948,22 @@ impl<'p> Iterator for PayloadEvents<'_, 'p> {
         }
         let r = (|| {
             let h = parse_header(self.rest).ok_or_else(|| {
-                DecodeError::truncated(self.offset, "payload inner event header", HEADER_LEN, self.rest.len())
+                DecodeError::truncated(
+                    self.offset,
+                    "payload inner event header",
+                    HEADER_LEN,
+                    self.rest.len(),
+                )
             })?;
             let n = h.event_size as usize;
             if n < HEADER_LEN || n > self.rest.len() {
-                return Err(DecodeError::truncated(self.offset, "payload inner event", n.max(HEADER_LEN), self.rest.len())
-                    .with_type(h.event_type));
+                return Err(DecodeError::truncated(
+                    self.offset,
+                    "payload inner event",
+                    n.max(HEADER_LEN),
+                    self.rest.len(),
+                )
+                .with_type(h.event_type));
             }
             let (ev, rest) = self.rest.split_at(n);
             self.rest = rest;

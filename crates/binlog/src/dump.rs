@@ -7,6 +7,7 @@
 //! the same `pos` and `"inner": true`. Values: integers as numbers (signed, as stored),
 //! DECIMAL as a string, temporal values as strings, strings as text when valid UTF-8 and
 //! otherwise `{"hex": ...}`, JSON as its text.
+#![warn(missing_docs)]
 
 use std::io::Write;
 use std::path::Path;
@@ -14,7 +15,9 @@ use std::path::Path;
 use serde_json::{json, Map, Value as J};
 
 use crate::error::DecodeError;
-use crate::event::{event_type_name, uuid_string, Event, EventBody, Row, RowsEvent, TableMap, UserVarValue};
+use crate::event::{
+    event_type_name, uuid_string, Event, EventBody, Row, RowsEvent, TableMap, UserVarValue,
+};
 use crate::file::BinlogFile;
 use crate::value::Value;
 use crate::EventDecoder;
@@ -48,8 +51,14 @@ impl DumpError {
 /// Decodes the binlog file at `path` and writes one JSON line per event to `out`.
 pub fn dump_file_json(path: impl AsRef<Path>, out: &mut impl Write) -> Result<(), DumpError> {
     let path = path.as_ref();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let derr = |source: DecodeError| DumpError::Decode { file: name.clone(), source };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let derr = |source: DecodeError| DumpError::Decode {
+        file: name.clone(),
+        source,
+    };
     let file = BinlogFile::open(path)?.map_err(derr)?;
     let mut decoder = EventDecoder::new();
     for raw in file.raw_events() {
@@ -94,9 +103,15 @@ pub fn event_json(file: &str, ev: &Event<'_>, inner: bool) -> Result<J, DecodeEr
     match &ev.body {
         EventBody::FormatDescription(f) => {
             m.insert("server_version".into(), f.server_version.clone().into());
-            m.insert("checksum".into(), f.checksum_alg.map_or(J::Null, |a| a.into()));
+            m.insert(
+                "checksum".into(),
+                f.checksum_alg.map_or(J::Null, |a| a.into()),
+            );
         }
-        EventBody::Rotate { next_file, position } => {
+        EventBody::Rotate {
+            next_file,
+            position,
+        } => {
             m.insert("next_file".into(), next_file.clone().into());
             m.insert("position".into(), (*position).into());
         }
@@ -110,26 +125,44 @@ pub fn event_json(file: &str, ev: &Event<'_>, inner: bool) -> Result<J, DecodeEr
         EventBody::TableMap(t) => {
             m.insert("table_id".into(), t.table_id.into());
             m.insert("table".into(), format!("{}.{}", t.schema, t.table).into());
-            m.insert("columns".into(), t.columns.iter().map(|c| c.real_type).collect::<Vec<_>>().into());
+            m.insert(
+                "columns".into(),
+                t.columns
+                    .iter()
+                    .map(|c| c.real_type)
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
         }
         EventBody::Rows(r) => {
             m.insert("table_id".into(), r.table_id.into());
             if let Some(t) = &r.table {
                 m.insert("table".into(), format!("{}.{}", t.schema, t.table).into());
             }
-            m.insert("rows".into(), rows_json(r).map_err(|e| e.at(ev.offset).with_type(ev.header.event_type))?);
+            m.insert(
+                "rows".into(),
+                rows_json(r).map_err(|e| e.at(ev.offset).with_type(ev.header.event_type))?,
+            );
         }
-        EventBody::Gtid(g) => {
-            if !g.anonymous {
-                m.insert("gtid".into(), g.to_gtid_string().into());
-            }
+        EventBody::Gtid(g) if !g.anonymous => {
+            m.insert("gtid".into(), g.to_gtid_string().into());
         }
         EventBody::PreviousGtids { sets } => {
             let s: Vec<J> = sets
                 .iter()
                 .map(|s| {
-                    let iv: Vec<String> = s.intervals.iter().map(|(a, b)| format!("{a}-{}", b.wrapping_sub(1))).collect();
-                    format!("{}{}:{}", uuid_string(&s.sid), s.tag.as_ref().map_or(String::new(), |t| format!(":{t}")), iv.join(":")).into()
+                    let iv: Vec<String> = s
+                        .intervals
+                        .iter()
+                        .map(|(a, b)| format!("{a}-{}", b.wrapping_sub(1)))
+                        .collect();
+                    format!(
+                        "{}{}:{}",
+                        uuid_string(&s.sid),
+                        s.tag.as_ref().map_or(String::new(), |t| format!(":{t}")),
+                        iv.join(":")
+                    )
+                    .into()
                 })
                 .collect();
             m.insert("sets".into(), s.into());
@@ -138,10 +171,16 @@ pub fn event_json(file: &str, ev: &Event<'_>, inner: bool) -> Result<J, DecodeEr
             m.insert("sql".into(), text(sql));
         }
         EventBody::MariaGtid(g) => {
-            m.insert("gtid".into(), format!("{}-{}-{}", g.domain_id, ev.header.server_id, g.seq_no).into());
+            m.insert(
+                "gtid".into(),
+                format!("{}-{}-{}", g.domain_id, ev.header.server_id, g.seq_no).into(),
+            );
         }
         EventBody::MariaGtidList { gtids } => {
-            let s: Vec<J> = gtids.iter().map(|(d, s, n)| format!("{d}-{s}-{n}").into()).collect();
+            let s: Vec<J> = gtids
+                .iter()
+                .map(|(d, s, n)| format!("{d}-{s}-{n}").into())
+                .collect();
             m.insert("gtids".into(), s.into());
         }
         EventBody::MariaBinlogCheckpoint { file } => {
@@ -166,11 +205,18 @@ pub fn event_json(file: &str, ev: &Event<'_>, inner: bool) -> Result<J, DecodeEr
                 Some(UserVarValue::String { bytes, .. }) => bytes_json(bytes),
                 Some(UserVarValue::Real(bits)) => json!(f64::from_bits(*bits)),
                 Some(UserVarValue::Int { value, unsigned }) => {
-                    if *unsigned { json!(*value as u64) } else { json!(value) }
+                    if *unsigned {
+                        json!(*value as u64)
+                    } else {
+                        json!(value)
+                    }
                 }
-                Some(UserVarValue::Decimal { precision, scale, bytes }) => {
-                    crate::value::Decimal::new(*precision, *scale, bytes).map_or(J::Null, |d| d.to_string().into())
-                }
+                Some(UserVarValue::Decimal {
+                    precision,
+                    scale,
+                    bytes,
+                }) => crate::value::Decimal::new(*precision, *scale, bytes)
+                    .map_or(J::Null, |d| d.to_string().into()),
                 Some(UserVarValue::Other { bytes, .. }) => bytes_json(bytes),
             };
             m.insert("value".into(), v);
@@ -210,11 +256,26 @@ fn image_json(t: &TableMap, img: &[Option<Value<'_>>]) -> J {
     let mut o = Map::new();
     for (i, v) in img.iter().enumerate() {
         if let Some(v) = v {
-            let name = t.meta.column_names.as_ref().and_then(|n| n.get(i)).cloned().unwrap_or_else(|| format!("@{i}"));
-            let unsigned = t.meta.unsigned.as_ref().and_then(|u| u.get(i).copied().flatten()).unwrap_or(false);
+            let name = t
+                .meta
+                .column_names
+                .as_ref()
+                .and_then(|n| n.get(i))
+                .cloned()
+                .unwrap_or_else(|| format!("@{i}"));
+            let unsigned = t
+                .meta
+                .unsigned
+                .as_ref()
+                .and_then(|u| u.get(i).copied().flatten())
+                .unwrap_or(false);
             let j = match *v {
                 Value::Int { value, width } if unsigned => {
-                    let mask = if width >= 8 { u64::MAX } else { (1u64 << (8 * width)) - 1 };
+                    let mask = if width >= 8 {
+                        u64::MAX
+                    } else {
+                        (1u64 << (8 * width)) - 1
+                    };
                     ((value as u64) & mask).into()
                 }
                 _ => value_json(v),
@@ -230,8 +291,12 @@ pub fn value_json(v: &Value<'_>) -> J {
     match *v {
         Value::Null => J::Null,
         Value::Int { value, .. } => value.into(),
-        Value::Float(f) => serde_json::Number::from_f64(f as f64).map_or_else(|| f.to_string().into(), J::Number),
-        Value::Double(f) => serde_json::Number::from_f64(f).map_or_else(|| f.to_string().into(), J::Number),
+        Value::Float(f) => {
+            serde_json::Number::from_f64(f as f64).map_or_else(|| f.to_string().into(), J::Number)
+        }
+        Value::Double(f) => {
+            serde_json::Number::from_f64(f).map_or_else(|| f.to_string().into(), J::Number)
+        }
         Value::Decimal(d) => d.to_string().into(),
         Value::Year(y) => y.into(),
         Value::Bit { bytes, .. } => crate::read::be_uint(bytes).into(),
@@ -258,7 +323,9 @@ pub fn value_json(v: &Value<'_>) -> J {
                         if let Some(Ok(v)) = d.parsed_value() {
                             let _ = crate::json::write_text(&v, &mut s);
                         }
-                        ops.push(json!({"op": format!("{:?}", d.op), "path": text(d.path), "value": s}));
+                        ops.push(
+                            json!({"op": format!("{:?}", d.op), "path": text(d.path), "value": s}),
+                        );
                     }
                     Err(e) => ops.push(json!({ "invalid_diff": e.to_string() })),
                 }

@@ -1,4 +1,5 @@
 //! Decoding errors. Every error names the byte offset of the event it concerns.
+#![warn(missing_docs)]
 
 use crate::event::event_type_name;
 
@@ -54,7 +55,11 @@ pub struct DecodeError {
 impl DecodeError {
     /// A new error at `offset`.
     pub fn new(offset: u64, kind: DecodeErrorKind) -> Self {
-        Self { offset, event_type: None, kind }
+        Self {
+            offset,
+            event_type: None,
+            kind,
+        }
     }
 
     /// Sets the event type.
@@ -74,14 +79,27 @@ impl DecodeError {
     }
 
     pub(crate) fn truncated(offset: u64, what: &'static str, need: usize, have: usize) -> Self {
-        Self::new(offset, DecodeErrorKind::Truncated { what, need: need as u64, have: have as u64 })
+        Self::new(
+            offset,
+            DecodeErrorKind::Truncated {
+                what,
+                need: need as u64,
+                have: have as u64,
+            },
+        )
     }
 }
 
 impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.event_type {
-            Some(t) => write!(f, "at offset {} ({} event): {}", self.offset, event_type_name(t), self.kind),
+            Some(t) => write!(
+                f,
+                "at offset {} ({} event): {}",
+                self.offset,
+                event_type_name(t),
+                self.kind
+            ),
             None => write!(f, "at offset {}: {}", self.offset, self.kind),
         }
     }

@@ -1,5 +1,6 @@
 //! Reading binlog files: [`BinlogFile`] checks the magic number and frames raw events with
 //! their offsets; truncation and malformed headers are errors naming the offset.
+#![warn(missing_docs)]
 
 use std::path::Path;
 
@@ -39,7 +40,11 @@ impl BinlogFile {
     /// A whole file's bytes (magic first).
     pub fn from_file_bytes(data: Vec<u8>) -> Result<Self, DecodeError> {
         match data.get(..4) {
-            Some(m) if m == MAGIC => Ok(Self { data, base: 0, first: 4 }),
+            Some(m) if m == MAGIC => Ok(Self {
+                data,
+                base: 0,
+                first: 4,
+            }),
             Some(_) => Err(DecodeError::new(0, DecodeErrorKind::BadMagic)),
             None => Err(DecodeError::truncated(0, "binlog magic", 4, data.len())),
         }
@@ -51,7 +56,11 @@ impl BinlogFile {
         if offset == 0 {
             return Self::from_file_bytes(data);
         }
-        Ok(Self { data, base: offset, first: 0 })
+        Ok(Self {
+            data,
+            base: offset,
+            first: 0,
+        })
     }
 
     /// Total bytes held (including the magic when present).
@@ -76,7 +85,10 @@ impl BinlogFile {
 
     /// Frames and decodes all events with a fresh [`EventDecoder`].
     pub fn events(&self) -> Events<'_> {
-        Events { raw: self.raw_events(), decoder: EventDecoder::new() }
+        Events {
+            raw: self.raw_events(),
+            decoder: EventDecoder::new(),
+        }
     }
 }
 
@@ -91,7 +103,11 @@ pub struct RawEvents<'a> {
 impl<'a> RawEvents<'a> {
     /// Frames events in `data`, whose first byte is at file offset `offset`.
     pub fn new(data: &'a [u8], offset: u64) -> Self {
-        Self { rest: data, offset, failed: false }
+        Self {
+            rest: data,
+            offset,
+            failed: false,
+        }
     }
 
     /// Offset of the next event.
@@ -110,21 +126,39 @@ impl<'a> Iterator for RawEvents<'a> {
         let off = self.offset;
         let Some(h) = parse_header(self.rest) else {
             self.failed = true;
-            return Some(Err(DecodeError::truncated(off, "event header", HEADER_LEN, self.rest.len())));
+            return Some(Err(DecodeError::truncated(
+                off,
+                "event header",
+                HEADER_LEN,
+                self.rest.len(),
+            )));
         };
         let n = h.event_size as usize;
         if n < HEADER_LEN {
             self.failed = true;
-            return Some(Err(DecodeError::invalid(off, format!("event size {n} (smaller than a header)")).with_type(h.event_type)));
+            return Some(Err(DecodeError::invalid(
+                off,
+                format!("event size {n} (smaller than a header)"),
+            )
+            .with_type(h.event_type)));
         }
         if n > self.rest.len() {
             self.failed = true;
-            return Some(Err(DecodeError::truncated(off, "event", n, self.rest.len()).with_type(h.event_type)));
+            return Some(Err(DecodeError::truncated(
+                off,
+                "event",
+                n,
+                self.rest.len(),
+            )
+            .with_type(h.event_type)));
         }
         let (ev, rest) = self.rest.split_at(n);
         self.rest = rest;
         self.offset += n as u64;
-        Some(Ok(RawEvent { offset: off, bytes: ev }))
+        Some(Ok(RawEvent {
+            offset: off,
+            bytes: ev,
+        }))
     }
 }
 

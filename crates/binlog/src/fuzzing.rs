@@ -1,6 +1,7 @@
 //! Support for the `binlog_event` fuzz target and the robustness tests: feeds arbitrary bytes
 //! through every decoding path (framing, events, TRANSACTION_PAYLOAD inner events, rows, values,
 //! JSON, JSON diffs, the dump renderer). Not part of the stable API.
+#![warn(missing_docs)]
 
 use crate::decoder::EventDecoder;
 use crate::event::{Event, EventBody, Row};
@@ -11,7 +12,19 @@ use crate::value::Value;
 /// with the usual post-header lengths; `crc32` selects the checksum algorithm.
 pub fn synthetic_fde(server_version: &str, crc32: bool) -> Vec<u8> {
     let mut phl = vec![0u8; 171];
-    for (t, l) in [(2u8, 13u8), (4, 8), (15, 84), (19, 8), (23, 8), (24, 8), (25, 8), (30, 10), (31, 10), (32, 10), (39, 10)] {
+    for (t, l) in [
+        (2u8, 13u8),
+        (4, 8),
+        (15, 84),
+        (19, 8),
+        (23, 8),
+        (24, 8),
+        (25, 8),
+        (30, 10),
+        (31, 10),
+        (32, 10),
+        (39, 10),
+    ] {
         phl[t as usize - 1] = l;
     }
     for t in 166..=168 {
@@ -76,7 +89,13 @@ fn exercise_event(ev: &Event<'_>) {
             let mut row = Row::default();
             let mut n = 0;
             while let Ok(true) = rd.next_into(&mut row) {
-                for v in row.before.iter().chain(row.after.iter()).flatten().flatten() {
+                for v in row
+                    .before
+                    .iter()
+                    .chain(row.after.iter())
+                    .flatten()
+                    .flatten()
+                {
                     exercise_value(v);
                 }
                 n += 1;
@@ -100,8 +119,17 @@ pub fn decode_anything(data: &[u8]) {
     let (events, offset) = if data.starts_with(&MAGIC) {
         (&data[4..], 4u64)
     } else {
-        let Some((&mode, rest)) = data.split_first() else { return };
-        let fde = synthetic_fde(if mode & 4 != 0 { "10.11.6-MariaDB-log" } else { "8.0.40" }, mode & 1 != 0);
+        let Some((&mode, rest)) = data.split_first() else {
+            return;
+        };
+        let fde = synthetic_fde(
+            if mode & 4 != 0 {
+                "10.11.6-MariaDB-log"
+            } else {
+                "8.0.40"
+            },
+            mode & 1 != 0,
+        );
         if dec.decode(0, &fde).is_err() {
             return;
         }
@@ -110,7 +138,9 @@ pub fn decode_anything(data: &[u8]) {
     };
     for raw in RawEvents::new(events, offset) {
         let Ok(raw) = raw else { break };
-        let Ok(ev) = dec.decode(raw.offset, raw.bytes) else { continue };
+        let Ok(ev) = dec.decode(raw.offset, raw.bytes) else {
+            continue;
+        };
         exercise_event(&ev);
         if let EventBody::TransactionPayload(p) = &ev.body {
             let inner: Vec<_> = dec.payload_events(ev.offset, p).collect();

@@ -4,6 +4,7 @@
 //! The parser is lazy and borrowed: [`parse`] returns a [`JsonValue`] whose objects and arrays
 //! decode their members on demand from the original bytes, so a consumer can render any text
 //! form (Canal's, MySQL's) without an intermediate tree. Every offset is bounds-checked.
+#![warn(missing_docs)]
 
 use crate::read::{le_uint, Cursor};
 use crate::value::Decimal;
@@ -112,17 +113,31 @@ pub fn parse_value(t: u8, data: &[u8]) -> JR<JsonValue<'_>> {
             let w = if large { 4 } else { 2 };
             let count = le_uint(need(w)?) as usize;
             let size = le_uint(need(2 * w)?.get(w..).unwrap_or(&[])) as usize;
-            let body = data.get(..size).ok_or(JsonError("container size out of bounds"))?;
+            let body = data
+                .get(..size)
+                .ok_or(JsonError("container size out of bounds"))?;
             // Header must fit: 2 words + entries.
-            let entry = if t <= LARGE_OBJECT { w + 2 + 1 + w } else { 1 + w };
+            let entry = if t <= LARGE_OBJECT {
+                w + 2 + 1 + w
+            } else {
+                1 + w
+            };
             let hdr = count.checked_mul(entry).and_then(|x| x.checked_add(2 * w));
             if hdr.is_none_or(|h| h > size) {
                 return Err(JsonError("container header out of bounds"));
             }
             if t <= LARGE_OBJECT {
-                JsonValue::Object(JsonObject { data: body, large, count })
+                JsonValue::Object(JsonObject {
+                    data: body,
+                    large,
+                    count,
+                })
             } else {
-                JsonValue::Array(JsonArray { data: body, large, count })
+                JsonValue::Array(JsonArray {
+                    data: body,
+                    large,
+                    count,
+                })
             }
         }
         LITERAL => match need(1)?[0] {
@@ -140,14 +155,23 @@ pub fn parse_value(t: u8, data: &[u8]) -> JR<JsonValue<'_>> {
         DOUBLE => JsonValue::Double(f64::from_bits(le_uint(need(8)?))),
         STRING => {
             let (len, n) = varlen(data)?;
-            let s = data.get(n..).and_then(|d| d.get(..len)).ok_or(JsonError("string out of bounds"))?;
+            let s = data
+                .get(n..)
+                .and_then(|d| d.get(..len))
+                .ok_or(JsonError("string out of bounds"))?;
             JsonValue::String(s)
         }
         OPAQUE => {
             let (&ft, rest) = data.split_first().ok_or(JsonError("opaque type missing"))?;
             let (len, n) = varlen(rest)?;
-            let s = rest.get(n..).and_then(|d| d.get(..len)).ok_or(JsonError("opaque out of bounds"))?;
-            JsonValue::Opaque { field_type: ft, data: s }
+            let s = rest
+                .get(n..)
+                .and_then(|d| d.get(..len))
+                .ok_or(JsonError("opaque out of bounds"))?;
+            JsonValue::Opaque {
+                field_type: ft,
+                data: s,
+            }
         }
         _ => return Err(JsonError("unknown value type")),
     })
@@ -175,13 +199,17 @@ fn inline_value(t: u8, large: bool) -> bool {
 /// Reads the value entry at `pos` of a container body.
 fn value_entry(data: &[u8], pos: usize, large: bool) -> JR<JsonValue<'_>> {
     let w = if large { 4 } else { 2 };
-    let e = data.get(pos..pos + 1 + w).ok_or(JsonError("value entry out of bounds"))?;
+    let e = data
+        .get(pos..pos + 1 + w)
+        .ok_or(JsonError("value entry out of bounds"))?;
     let t = e[0];
     if inline_value(t, large) {
         return parse_value(t, &e[1..]);
     }
     let off = le_uint(&e[1..]) as usize;
-    let v = data.get(off..).ok_or(JsonError("value offset out of bounds"))?;
+    let v = data
+        .get(off..)
+        .ok_or(JsonError("value offset out of bounds"))?;
     parse_value(t, v)
 }
 
@@ -201,10 +229,17 @@ impl<'a> JsonObject<'a> {
         }
         let w = if self.large { 4 } else { 2 };
         let kpos = 2 * w + i * (w + 2);
-        let ke = self.data.get(kpos..kpos + w + 2).ok_or(JsonError("key entry out of bounds"))?;
+        let ke = self
+            .data
+            .get(kpos..kpos + w + 2)
+            .ok_or(JsonError("key entry out of bounds"))?;
         let koff = le_uint(&ke[..w]) as usize;
         let klen = le_uint(&ke[w..]) as usize;
-        let key = self.data.get(koff..).and_then(|d| d.get(..klen)).ok_or(JsonError("key out of bounds"))?;
+        let key = self
+            .data
+            .get(koff..)
+            .and_then(|d| d.get(..klen))
+            .ok_or(JsonError("key out of bounds"))?;
         let vpos = 2 * w + self.count * (w + 2) + i * (1 + w);
         let v = value_entry(self.data, vpos, self.large)?;
         Ok((key, v))
@@ -386,7 +421,11 @@ fn write_text_depth(v: &JsonValue<'_>, out: &mut String, depth: usize) -> JR<()>
             11 => {
                 let t = opaque_time(data).ok_or(JsonError("bad opaque time"))?;
                 let sign = if t.negative { "-" } else { "" };
-                let _ = write!(out, "\"{sign}{:02}:{:02}:{:02}.{:06}\"", t.hours, t.minutes, t.seconds, t.micros);
+                let _ = write!(
+                    out,
+                    "\"{sign}{:02}:{:02}:{:02}.{:06}\"",
+                    t.hours, t.minutes, t.seconds, t.micros
+                );
             }
             _ => write_str(data, out),
         },
@@ -460,7 +499,11 @@ pub fn diffs(payload: &[u8]) -> impl Iterator<Item = JR<JsonDiff<'_>>> + '_ {
                 _ => return Err(JsonError("unknown diff operation")),
             };
             let path = cur.lenenc_bytes().map_err(|_| e.clone())?;
-            let value = if op == JsonDiffOp::Remove { None } else { Some(cur.lenenc_bytes().map_err(|_| e)?) };
+            let value = if op == JsonDiffOp::Remove {
+                None
+            } else {
+                Some(cur.lenenc_bytes().map_err(|_| e)?)
+            };
             Ok(JsonDiff { op, path, value })
         })();
         failed = r.is_err();
@@ -514,7 +557,9 @@ mod tests {
     #[test]
     fn diff_iteration() {
         // REPLACE '$.a' -> int16 5 (doc: 05 05 00), REMOVE '$.b'
-        let p = [0, 3, b'$', b'.', b'a', 3, 0x05, 5, 0, 2, 3, b'$', b'.', b'b'];
+        let p = [
+            0, 3, b'$', b'.', b'a', 3, 0x05, 5, 0, 2, 3, b'$', b'.', b'b',
+        ];
         let v: Vec<_> = diffs(&p).collect::<Result<_, _>>().unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].op, JsonDiffOp::Replace);

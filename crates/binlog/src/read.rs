@@ -78,7 +78,10 @@ impl<'a> Cursor<'a> {
     /// Length-encoded integer then that many bytes.
     pub fn lenenc_bytes(&mut self) -> R<&'a [u8]> {
         let n = self.lenenc()?;
-        let n = usize::try_from(n).map_err(|_| Short { need: usize::MAX, have: self.remaining() })?;
+        let n = usize::try_from(n).map_err(|_| Short {
+            need: usize::MAX,
+            have: self.remaining(),
+        })?;
         self.take(n)
     }
 }

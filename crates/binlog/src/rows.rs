@@ -4,6 +4,7 @@
 //!
 //! Values borrow from the event bytes. Per-column decoding dispatches on the column's resolved
 //! type and metadata, both normalised once per TABLE_MAP (see [`crate::tablemap`]).
+#![warn(missing_docs)]
 
 use crate::error::DecodeError;
 use crate::event::{Bitmap, ColumnType, Row, RowsEvent, RowsKind, TableMap};
@@ -52,24 +53,47 @@ enum RowErr {
 /// Bytes a non-NULL value of this column occupies can only be known by reading; this decodes
 /// one value at `pos` and advances it.
 #[inline(always)]
-fn decode_value<'a>(col: &ColumnType, data: &'a [u8], pos: &mut usize, partial: bool) -> Result<Value<'a>, RowErr> {
+fn decode_value<'a>(
+    col: &ColumnType,
+    data: &'a [u8],
+    pos: &mut usize,
+    partial: bool,
+) -> Result<Value<'a>, RowErr> {
     let meta = col.meta;
     Ok(match col.real_type {
-        TINY => Value::Int { value: i8::from_le_bytes(arr::<1>(data, pos)?) as i64, width: 1 },
-        SHORT => Value::Int { value: i16::from_le_bytes(arr::<2>(data, pos)?) as i64, width: 2 },
+        TINY => Value::Int {
+            value: i8::from_le_bytes(arr::<1>(data, pos)?) as i64,
+            width: 1,
+        },
+        SHORT => Value::Int {
+            value: i16::from_le_bytes(arr::<2>(data, pos)?) as i64,
+            width: 2,
+        },
         INT24 => {
             let [a, b, c] = arr::<3>(data, pos)?;
-            Value::Int { value: (i32::from_le_bytes([0, a, b, c]) >> 8) as i64, width: 3 }
+            Value::Int {
+                value: (i32::from_le_bytes([0, a, b, c]) >> 8) as i64,
+                width: 3,
+            }
         }
-        LONG => Value::Int { value: i32::from_le_bytes(arr::<4>(data, pos)?) as i64, width: 4 },
-        LONGLONG => Value::Int { value: i64::from_le_bytes(arr::<8>(data, pos)?), width: 8 },
+        LONG => Value::Int {
+            value: i32::from_le_bytes(arr::<4>(data, pos)?) as i64,
+            width: 4,
+        },
+        LONGLONG => Value::Int {
+            value: i64::from_le_bytes(arr::<8>(data, pos)?),
+            width: 8,
+        },
         FLOAT => Value::Float(f32::from_le_bytes(arr::<4>(data, pos)?)),
         DOUBLE => Value::Double(f64::from_le_bytes(arr::<8>(data, pos)?)),
         NEWDECIMAL => {
             let (p, s) = ((meta >> 8) as u8, meta as u8);
-            let n = crate::decimal::decimal_bin_size(p, s)
-                .ok_or(RowErr::BadDecimal(p, s))?;
-            Value::Decimal(Decimal { precision: p, scale: s, bytes: take(data, pos, n)? })
+            let n = crate::decimal::decimal_bin_size(p, s).ok_or(RowErr::BadDecimal(p, s))?;
+            Value::Decimal(Decimal {
+                precision: p,
+                scale: s,
+                bytes: take(data, pos, n)?,
+            })
         }
         YEAR => {
             let y = take(data, pos, 1)?[0] as u16;
@@ -78,19 +102,31 @@ fn decode_value<'a>(col: &ColumnType, data: &'a [u8], pos: &mut usize, partial: 
         DATE | NEWDATE => {
             let [a, b, c] = arr::<3>(data, pos)?;
             let v = u32::from_le_bytes([a, b, c, 0]);
-            Value::Date { year: (v >> 9) as u16, month: ((v >> 5) & 15) as u8, day: (v & 31) as u8 }
+            Value::Date {
+                year: (v >> 9) as u16,
+                month: ((v >> 5) & 15) as u8,
+                day: (v & 31) as u8,
+            }
         }
         TIME => {
             let v = le(take(data, pos, 3)?) as u32;
             Value::TimeV1(((v << 8) as i32) >> 8)
         }
         DATETIME => Value::DateTimeV1(le(take(data, pos, 8)?)),
-        TIMESTAMP => Value::Timestamp { seconds: u32::from_le_bytes(arr::<4>(data, pos)?), micros: 0, fsp: 0 },
+        TIMESTAMP => Value::Timestamp {
+            seconds: u32::from_le_bytes(arr::<4>(data, pos)?),
+            micros: 0,
+            fsp: 0,
+        },
         TIMESTAMP2 => {
             let fsp = (meta as u8).min(6);
             let seconds = u32::from_be_bytes(arr::<4>(data, pos)?);
             let micros = frac(data, pos, fsp)?;
-            Value::Timestamp { seconds, micros, fsp }
+            Value::Timestamp {
+                seconds,
+                micros,
+                fsp,
+            }
         }
         DATETIME2 => {
             let fsp = (meta as u8).min(6);
@@ -116,16 +152,27 @@ fn decode_value<'a>(col: &ColumnType, data: &'a [u8], pos: &mut usize, partial: 
         BIT => {
             let bits = meta;
             let n = (bits as usize).div_ceil(8);
-            Value::Bit { bits, bytes: take(data, pos, n)? }
+            Value::Bit {
+                bits,
+                bytes: take(data, pos, n)?,
+            }
         }
         ENUM => Value::Enum(le(take(data, pos, (meta as usize).clamp(1, 2))?) as u16),
         SET => Value::Set(le(take(data, pos, (meta as usize).clamp(1, 8))?)),
         STRING => {
-            let n = if meta < 256 { take(data, pos, 1)?[0] as usize } else { le(take(data, pos, 2)?) as usize };
+            let n = if meta < 256 {
+                take(data, pos, 1)?[0] as usize
+            } else {
+                le(take(data, pos, 2)?) as usize
+            };
             Value::String(take(data, pos, n)?)
         }
         VARCHAR | VAR_STRING | VARCHAR_COMPRESSED => {
-            let n = if meta < 256 { take(data, pos, 1)?[0] as usize } else { le(take(data, pos, 2)?) as usize };
+            let n = if meta < 256 {
+                take(data, pos, 1)?[0] as usize
+            } else {
+                le(take(data, pos, 2)?) as usize
+            };
             Value::String(take(data, pos, n)?)
         }
         BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB | BLOB_COMPRESSED | GEOMETRY | JSON | VECTOR => {
@@ -216,7 +263,10 @@ impl<'a> RowsEvent<'a> {
     /// has more columns than its TABLE_MAP).
     pub fn reader(&self) -> Result<RowReader<'_>, DecodeError> {
         let table = self.table.as_deref().ok_or_else(|| {
-            DecodeError::new(0, crate::error::DecodeErrorKind::UnknownTable(self.table_id))
+            DecodeError::new(
+                0,
+                crate::error::DecodeErrorKind::UnknownTable(self.table_id),
+            )
         })?;
         if self.column_count > table.columns.len() {
             return Err(DecodeError::invalid(
@@ -311,7 +361,13 @@ impl<'e> RowReader<'e> {
             Ok(()) if self.pos == start => {
                 // No column present and no null bitmap: the data can never be consumed.
                 self.failed = true;
-                Err(DecodeError::invalid(0, format!("rows event of {}.{}: row image without columns", self.table.schema, self.table.table)))
+                Err(DecodeError::invalid(
+                    0,
+                    format!(
+                        "rows event of {}.{}: row image without columns",
+                        self.table.schema, self.table.table
+                    ),
+                ))
             }
             Ok(()) => Ok(true),
             Err(e) => {
@@ -322,10 +378,16 @@ impl<'e> RowReader<'e> {
                         self.table.schema, self.table.table, self.pos
                     ),
                     RowErr::BadDecimal(p, sc) => {
-                        format!("row of {}.{}: invalid DECIMAL({p},{sc}) metadata", self.table.schema, self.table.table)
+                        format!(
+                            "row of {}.{}: invalid DECIMAL({p},{sc}) metadata",
+                            self.table.schema, self.table.table
+                        )
                     }
                     RowErr::BadType(t) => {
-                        format!("row of {}.{}: column type {t} cannot be decoded", self.table.schema, self.table.table)
+                        format!(
+                            "row of {}.{}: column type {t} cannot be decoded",
+                            self.table.schema, self.table.table
+                        )
                     }
                 };
                 Err(DecodeError::invalid(0, msg))
@@ -390,7 +452,9 @@ impl<'e> RowReader<'e> {
             let partial = if partial_bits.is_empty() || col.real_type != JSON {
                 false
             } else {
-                let p = partial_bits.get(json_idx / 8).is_some_and(|b| b & (1 << (json_idx % 8)) != 0);
+                let p = partial_bits
+                    .get(json_idx / 8)
+                    .is_some_and(|b| b & (1 << (json_idx % 8)) != 0);
                 json_idx += 1;
                 p
             };
@@ -428,6 +492,9 @@ impl Row<'_> {
                 v.into_iter().map(|_| None).collect()
             })
         }
-        Row { before: recycle(self.before), after: recycle(self.after) }
+        Row {
+            before: recycle(self.before),
+            after: recycle(self.after),
+        }
     }
 }

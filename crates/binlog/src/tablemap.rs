@@ -1,5 +1,6 @@
 //! TABLE_MAP parsing: column types, per-type metadata (normalised once here so the row decoder
 //! never re-reads it) and the optional metadata block.
+#![warn(missing_docs)]
 
 use crate::error::DecodeError;
 use crate::event::{ColumnType, OptionalMeta, TableMap};
@@ -51,14 +52,25 @@ use coltype::*;
 
 /// True for the types SIGNEDNESS metadata covers.
 pub fn is_numeric(real_type: u8) -> bool {
-    matches!(real_type, TINY | SHORT | INT24 | LONG | LONGLONG | FLOAT | DOUBLE | NEWDECIMAL | DECIMAL)
+    matches!(
+        real_type,
+        TINY | SHORT | INT24 | LONG | LONGLONG | FLOAT | DOUBLE | NEWDECIMAL | DECIMAL
+    )
 }
 
 /// True for the types (DEFAULT_/COLUMN_)CHARSET metadata covers.
 pub fn is_character(real_type: u8) -> bool {
     matches!(
         real_type,
-        STRING | VAR_STRING | VARCHAR | BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB | VARCHAR_COMPRESSED | BLOB_COMPRESSED
+        STRING
+            | VAR_STRING
+            | VARCHAR
+            | BLOB
+            | TINY_BLOB
+            | MEDIUM_BLOB
+            | LONG_BLOB
+            | VARCHAR_COMPRESSED
+            | BLOB_COMPRESSED
     )
 }
 
@@ -68,9 +80,8 @@ pub fn is_character(real_type: u8) -> bool {
 /// TIME2/DATETIME2/TIMESTAMP2 fsp; 0 otherwise.
 fn column_meta(t: u8, c: &mut Cursor<'_>) -> Result<(u8, u16), Short> {
     Ok(match t {
-        FLOAT | DOUBLE | BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB | GEOMETRY | JSON | VECTOR | BLOB_COMPRESSED => {
-            (t, c.u8()? as u16)
-        }
+        FLOAT | DOUBLE | BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB | GEOMETRY | JSON | VECTOR
+        | BLOB_COMPRESSED => (t, c.u8()? as u16),
         VARCHAR | VAR_STRING | VARCHAR_COMPRESSED => (t, c.u16()?),
         BIT => {
             let bits = c.u8()? as u16;
@@ -100,7 +111,11 @@ fn column_meta(t: u8, c: &mut Cursor<'_>) -> Result<(u8, u16), Short> {
     })
 }
 
-pub(crate) fn parse_table_map(offset: u64, body: &[u8], id_len: usize) -> Result<TableMap, DecodeError> {
+pub(crate) fn parse_table_map(
+    offset: u64,
+    body: &[u8],
+    id_len: usize,
+) -> Result<TableMap, DecodeError> {
     let sh = |s: Short| DecodeError::truncated(offset, "TABLE_MAP", s.need, s.have);
     let mut c = Cursor::new(body);
     let table_id = c.uint(id_len).map_err(sh)?;
@@ -113,7 +128,10 @@ pub(crate) fn parse_table_map(offset: u64, body: &[u8], id_len: usize) -> Result
     c.skip(1).map_err(sh)?;
     let ncols = c.lenenc().map_err(sh)?;
     if ncols > 65536 || ncols as usize > c.remaining() {
-        return Err(DecodeError::invalid(offset, format!("TABLE_MAP: column count {ncols}")));
+        return Err(DecodeError::invalid(
+            offset,
+            format!("TABLE_MAP: column count {ncols}"),
+        ));
     }
     let ncols = ncols as usize;
     let types = c.take(ncols).map_err(sh)?;
@@ -122,14 +140,30 @@ pub(crate) fn parse_table_map(offset: u64, body: &[u8], id_len: usize) -> Result
     let mut mc = Cursor::new(meta_block);
     let mut columns = Vec::with_capacity(ncols);
     for (i, &t) in types.iter().enumerate() {
-        let (real_type, meta) = column_meta(t, &mut mc)
-            .map_err(|_| DecodeError::invalid(offset, format!("TABLE_MAP: metadata too short at column {i}")))?;
+        let (real_type, meta) = column_meta(t, &mut mc).map_err(|_| {
+            DecodeError::invalid(
+                offset,
+                format!("TABLE_MAP: metadata too short at column {i}"),
+            )
+        })?;
         let nullable = nulls.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
-        columns.push(ColumnType { real_type, binlog_type: t, meta, nullable });
+        columns.push(ColumnType {
+            real_type,
+            binlog_type: t,
+            meta,
+            nullable,
+        });
     }
     let meta = parse_optional(c.rest(), &columns)
         .map_err(|_| DecodeError::invalid(offset, "TABLE_MAP: malformed optional metadata"))?;
-    Ok(TableMap { table_id, flags, schema, table, columns, meta })
+    Ok(TableMap {
+        table_id,
+        flags,
+        schema,
+        table,
+        columns,
+        meta,
+    })
 }
 
 /// Bit `i` of an MSB-first bitmap.
@@ -142,9 +176,17 @@ fn parse_optional(raw: &[u8], cols: &[ColumnType]) -> Result<OptionalMeta, Short
     let mut c = Cursor::new(raw);
     let n = cols.len();
     let idx_of = |pred: &dyn Fn(u8) -> bool| -> Vec<usize> {
-        cols.iter().enumerate().filter(|(_, c)| pred(c.real_type)).map(|(i, _)| i).collect()
+        cols.iter()
+            .enumerate()
+            .filter(|(_, c)| pred(c.real_type))
+            .map(|(i, _)| i)
+            .collect()
     };
-    let expand_charsets = |v: &[u8], pred: &dyn Fn(u8) -> bool, default: bool, out: &mut Vec<Option<u16>>| -> Result<(), Short> {
+    let expand_charsets = |v: &[u8],
+                           pred: &dyn Fn(u8) -> bool,
+                           default: bool,
+                           out: &mut Vec<Option<u16>>|
+     -> Result<(), Short> {
         let idx = idx_of(pred);
         let mut vc = Cursor::new(v);
         if default {

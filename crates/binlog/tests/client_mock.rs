@@ -43,6 +43,10 @@ async fn read_packet(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
 }
 
 fn handshake() -> Vec<u8> {
+    handshake_with("mysql_native_password")
+}
+
+fn handshake_with(plugin: &str) -> Vec<u8> {
     let mut p = vec![10u8];
     p.extend_from_slice(b"5.7.99-mock\0");
     p.extend_from_slice(&77u32.to_le_bytes());
@@ -56,7 +60,8 @@ fn handshake() -> Vec<u8> {
     p.push(21);
     p.extend_from_slice(&[0u8; 10]);
     p.extend_from_slice(b"ijklmnopqrst\0");
-    p.extend_from_slice(b"mysql_native_password\0");
+    p.extend_from_slice(plugin.as_bytes());
+    p.push(0);
     p
 }
 
@@ -453,4 +458,92 @@ async fn dump_sends_canals_statements_in_canals_order() {
     gtid.extend_from_slice(&(data.len() as u32).to_le_bytes());
     gtid.extend_from_slice(&data);
     assert_eq!(log[12], gtid);
+}
+
+#[tokio::test]
+async fn unsupported_auth_plugins_are_clear_definite_errors() {
+    // Announced in the handshake.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut seq = 0;
+        write_packet(&mut s, &mut seq, &handshake_with("auth_gssapi_client")).await;
+        let _ = read_packet(&mut s).await;
+    });
+    let e = Connection::connect(&ConnectOptions::new("127.0.0.1", port, "u", "p"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ClientError::AuthProtocol { message, .. } if message.contains("auth_gssapi_client")),
+        "{e:?}"
+    );
+    assert!(!e.is_transient());
+    server.await.unwrap();
+
+    // Requested by an auth switch after the first answer.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut seq = 0;
+        write_packet(&mut s, &mut seq, &handshake()).await;
+        let (rseq, _) = read_packet(&mut s).await.unwrap();
+        seq = rseq + 1;
+        let mut sw = vec![0xFE];
+        sw.extend_from_slice(b"dialog\0");
+        sw.extend_from_slice(b"Password: ");
+        write_packet(&mut s, &mut seq, &sw).await;
+        let _ = read_packet(&mut s).await;
+    });
+    let e = Connection::connect(&ConnectOptions::new("127.0.0.1", port, "u", "p"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ClientError::AuthProtocol { message, .. } if message.contains("dialog")),
+        "{e:?}"
+    );
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn replica_client_retries_transient_failures_then_gives_up() {
+    use canal_binlog::client::{Backoff, ReplicaClient};
+    // Nothing listens on port 1: every attempt is refused (transient).
+    let o = ConnectOptions::new("127.0.0.1", 1, "u", "p");
+    let start = StartPosition::FilePos {
+        file: "bin.000001".into(),
+        pos: 4,
+    };
+    let backoff = Backoff {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(40),
+        max_attempts: Some(3),
+    };
+    let mut client = ReplicaClient::new(o, replica(), start).with_backoff(backoff);
+    let t0 = std::time::Instant::now();
+    let e = client.next().await.unwrap_err();
+    assert!(matches!(e, ClientError::Io { .. }), "{e:?}");
+    // Two pauses (20 ms, 40 ms) between the three attempts.
+    assert!(
+        t0.elapsed() >= Duration::from_millis(60),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn server_closing_during_the_handshake_is_transient() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        drop(s);
+    });
+    let e = Connection::connect(&ConnectOptions::new("127.0.0.1", port, "u", "p"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Io { .. }), "{e:?}");
+    assert!(e.is_transient());
+    server.await.unwrap();
 }

@@ -65,8 +65,18 @@ async fn read_until(
             .expect("binlog stream error");
         if !ev.artificial && !ev.is_heartbeat() {
             // Sandbox files are far below 4 GiB: offsets are exactly what the header says.
-            assert_eq!(ev.next_offset, u64::from(ev.header.log_pos), "{:?}", ev.header);
-            assert_eq!(ev.offset, ev.next_offset - u64::from(ev.header.event_size), "{:?}", ev.header);
+            assert_eq!(
+                ev.next_offset,
+                u64::from(ev.header.log_pos),
+                "{:?}",
+                ev.header
+            );
+            assert_eq!(
+                ev.offset,
+                ev.next_offset - u64::from(ev.header.event_size),
+                "{:?}",
+                ev.header
+            );
         }
         let done = pred(&ev);
         seen.push(ev);
@@ -203,8 +213,15 @@ async fn dump_from_gtid_set_and_file_position() {
         .split(',')
         .map(str::trim)
         .find(|p| p.starts_with(uuid.as_str()))
-        .and_then(|p| p.rsplit(['-', ':']).next())
-        .and_then(|n| n.parse().ok())
+        .and_then(|p| {
+            // Untagged intervals come first (`uuid:1-120:tag:1-2`): the last one's end.
+            p.split(':')
+                .skip(1)
+                .take_while(|i| i.starts_with(|c: char| c.is_ascii_digit()))
+                .last()
+                .and_then(|i| i.rsplit('-').next())
+                .and_then(|n| n.parse().ok())
+        })
         .expect("own uuid in the executed set");
     let gtids: Vec<&BinlogEvent> = events
         .iter()
@@ -215,6 +232,7 @@ async fn dump_from_gtid_set_and_file_position() {
         let s = g.gtid.as_deref().unwrap();
         let (u, n) = s.rsplit_once(':').unwrap();
         if u == uuid {
+            // Untagged GTIDs of this server continue after the executed set.
             assert!(
                 n.parse::<i64>().unwrap() > executed_max,
                 "{s} was already executed ({})",
@@ -474,5 +492,130 @@ async fn reconnect_after_kill_resumes_from_the_committed_gtid_set() {
         "{first_gtid} was committed and must not be re-sent"
     );
     client.close().await;
+    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+}
+
+/// A row larger than 16 MiB: the statement goes out as several packets and the rows event comes
+/// back split over several packets (MySQL 9.7's default max_allowed_packet is 64 MiB).
+#[tokio::test]
+async fn events_larger_than_16mib_round_trip() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let table = unique("big");
+    let mut r = root(&addr).await;
+    exec(
+        &mut r,
+        &[
+            "CREATE DATABASE IF NOT EXISTS test",
+            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY, b LONGBLOB)"),
+        ],
+    )
+    .await;
+    let st = binlog_status(&mut r).await.unwrap();
+    let blob_len = 17 * 1024 * 1024 + 123;
+    let sql = format!(
+        "INSERT INTO test.{table} VALUES (1, '{}')",
+        "y".repeat(blob_len)
+    );
+    assert!(sql.len() > 0xFF_FFFF);
+    let mut w = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .unwrap();
+    let e = w.query(&sql).await.unwrap_err(); // canal has no INSERT privilege: the server read it all
+    assert_eq!(e.server_error().map(|s| s.code), Some(1142), "{e}");
+    exec(&mut r, &[&sql]).await;
+    let c = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .unwrap();
+    let mut s = start_dump(
+        c,
+        &replica_opts(64_008),
+        &StartPosition::FilePos {
+            file: st.file.clone(),
+            pos: st.position,
+        },
+    )
+    .await
+    .unwrap();
+    let mut mapped = false;
+    let events = read_until(&mut s, Duration::from_secs(30), |ev| {
+        if ev.event_type() == types::TABLE_MAP {
+            mapped = table_map_name(ev).is_some_and(|t| t == table);
+        }
+        mapped && ev.event_type() == types::XID
+    })
+    .await;
+    let rows = events
+        .iter()
+        .rev()
+        .find(|e| e.event_type() == types::WRITE_ROWS_V2)
+        .expect("rows event");
+    assert!(
+        rows.data.len() > blob_len && rows.data.len() > 0xFF_FFFF,
+        "{}",
+        rows.data.len()
+    );
+    let (body, crc) = rows.data.split_at(rows.data.len() - 4);
+    assert_eq!(crc32fast::hash(body).to_le_bytes(), crc);
+    assert!(rows.data.windows(64).any(|w| w.iter().all(|&b| b == b'y')));
+    s.close().await.unwrap();
+    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+}
+
+#[tokio::test]
+async fn tagged_gtids_are_tracked() {
+    let Some(addr) = live_addr(VAR) else { return };
+    let table = unique("tag");
+    let mut r = root(&addr).await;
+    exec(
+        &mut r,
+        &[
+            "CREATE DATABASE IF NOT EXISTS test",
+            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
+        ],
+    )
+    .await;
+    let st = binlog_status(&mut r).await.unwrap();
+    let uuid = r.query("select @@server_uuid").await.unwrap().rows[0][0]
+        .clone()
+        .unwrap();
+    exec(
+        &mut r,
+        &[
+            "SET gtid_next='AUTOMATIC:canal_rs_tag'",
+            &format!("INSERT INTO test.{table} VALUES (1)"),
+            "SET gtid_next='AUTOMATIC'",
+        ],
+    )
+    .await;
+    let c = Connection::connect(&opts(&addr, "canal", "canal"))
+        .await
+        .unwrap();
+    let mut s = start_dump(
+        c,
+        &replica_opts(64_009),
+        &StartPosition::FilePos {
+            file: st.file.clone(),
+            pos: st.position,
+        },
+    )
+    .await
+    .unwrap();
+    let mut mapped = false;
+    let events = read_until(&mut s, Duration::from_secs(20), |ev| {
+        if ev.event_type() == types::TABLE_MAP {
+            mapped = table_map_name(ev).is_some_and(|t| t == table);
+        }
+        mapped && ev.event_type() == types::XID
+    })
+    .await;
+    let xid = events.last().unwrap();
+    let g = xid.gtid.as_deref().expect("the tagged GTID is tracked");
+    let prefix = format!("{uuid}:canal_rs_tag:");
+    assert!(
+        g.starts_with(&prefix) && g[prefix.len()..].parse::<u64>().is_ok(),
+        "{g}"
+    );
+    assert!(events.iter().any(|e| e.event_type() == types::GTID_TAGGED));
+    s.close().await.unwrap();
     exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
 }

@@ -22,7 +22,11 @@ fn count_event(ev: &Event<'_>, st: &mut Stats) {
     let name = canal_binlog::event::event_type_name(ev.header.event_type);
     *st.by_type.entry(name).or_default() += 1;
     if let EventBody::Rows(r) = &ev.body {
-        let table = r.table.as_ref().map(|t| format!("{}.{}", t.schema, t.table)).unwrap_or_default();
+        let table = r
+            .table
+            .as_ref()
+            .map(|t| format!("{}.{}", t.schema, t.table))
+            .unwrap_or_default();
         let res = (|| {
             let mut rd = r.reader()?;
             let mut row = Row::default();
@@ -61,7 +65,9 @@ fn decode_all(bytes: Vec<u8>, st: &mut Stats) -> Result<(), DecodeError> {
 
 #[test]
 fn every_fixture_decodes() {
-    let Some(shared) = common::shared_dir() else { return };
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
     let dir = shared.join("fixtures/binlog");
     let mut failures = vec![];
     let mut total = Stats::default();
@@ -99,9 +105,17 @@ fn every_fixture_decodes() {
             *total.by_type.entry(k).or_default() += v;
         }
     }
-    eprintln!("{nfiles} files, {} events, {} rows", total.events, total.rows);
+    eprintln!(
+        "{nfiles} files, {} events, {} rows",
+        total.events, total.rows
+    );
     eprintln!("{:?}", total.by_type);
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(nfiles, 102);
     // Totals from the fixtures README ("payload:" inner events added in), minus the QUERY and
     // ROTATE at/after the corrupt event of corrupt-relay-bin.000624.
@@ -146,16 +160,30 @@ fn fixture(rel: &str) -> Option<Vec<u8>> {
 
 #[test]
 fn truncated_magic_only_file_fails_at_offset_4() {
-    let Some(b) = fixture("rust_mysql_common/binlog_truncated_event.000001") else { return };
+    let Some(b) = fixture("rust_mysql_common/binlog_truncated_event.000001") else {
+        return;
+    };
     assert_eq!(b.len(), 14);
     let e = decode_all(b, &mut Stats::default()).unwrap_err();
     assert_eq!(e.offset, 4);
-    assert!(matches!(e.kind, DecodeErrorKind::Truncated { need: 19, have: 10, .. }), "{e}");
+    assert!(
+        matches!(
+            e.kind,
+            DecodeErrorKind::Truncated {
+                need: 19,
+                have: 10,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
 fn truncated_prev_gtid_fails_at_offset_120() {
-    let Some(b) = fixture("rust_mysql_common/binlog_truncated_prev_gtid_event.000001") else { return };
+    let Some(b) = fixture("rust_mysql_common/binlog_truncated_prev_gtid_event.000001") else {
+        return;
+    };
     assert_eq!(b.len(), 129);
     let e = decode_all(b, &mut Stats::default()).unwrap_err();
     // FORMAT_DESCRIPTION spans 4..120; the 9 trailing bytes are a cut-off header.
@@ -166,7 +194,9 @@ fn truncated_prev_gtid_fails_at_offset_120() {
 
 #[test]
 fn corrupt_byte_is_a_checksum_error_naming_the_offset() {
-    let Some(mut b) = fixture("mysql-binlog-connector-java/mysql-bin.checksum-crc32") else { return };
+    let Some(mut b) = fixture("mysql-binlog-connector-java/mysql-bin.checksum-crc32") else {
+        return;
+    };
     // Flip a byte in the body of the second event (the first after FORMAT_DESCRIPTION).
     let f = BinlogFile::from_file_bytes(b.clone()).unwrap();
     let second = f.raw_events().nth(1).unwrap().unwrap();
@@ -179,6 +209,7 @@ fn corrupt_byte_is_a_checksum_error_naming_the_offset() {
 
 #[test]
 fn bad_magic_is_rejected() {
-    let e = BinlogFile::from_file_bytes(b"\xfe\x62\x69\x6fxxxxxxxxxxxxxxxxxxxxxxxxx".to_vec()).unwrap_err();
+    let e = BinlogFile::from_file_bytes(b"\xfe\x62\x69\x6fxxxxxxxxxxxxxxxxxxxxxxxxx".to_vec())
+        .unwrap_err();
     assert_eq!(e.kind, DecodeErrorKind::BadMagic);
 }

@@ -5,7 +5,10 @@
 use canal_binlog::event::{types, EventBody, RowsKind};
 use canal_binlog::{BinlogFile, EventDecoder};
 
-const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/mariadb-10.11-compressed.000001");
+const FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/mariadb-10.11-compressed.000001"
+);
 
 #[test]
 fn compressed_query_and_rows_events_decode() {
@@ -20,14 +23,21 @@ fn compressed_query_and_rows_events_decode() {
         match &ev.body {
             EventBody::Query(q) if ev.header.event_type == types::MARIA_QUERY_COMPRESSED => {
                 assert_eq!(q.schema, b"test");
-                assert!(q.sql.starts_with(b"CREATE TABLE c1 (id INT PRIMARY KEY, name VARCHAR(100)"));
+                assert!(q
+                    .sql
+                    .starts_with(b"CREATE TABLE c1 (id INT PRIMARY KEY, name VARCHAR(100)"));
                 assert!(q.sql.ends_with(b"b BIT(17))"));
             }
             EventBody::Rows(r) => {
                 for row in r.rows() {
                     let row = row.unwrap();
                     let img = |i: &Option<Vec<Option<canal_binlog::value::Value<'_>>>>| {
-                        i.as_ref().map(|c| c.iter().map(|v| v.as_ref().unwrap().to_string()).collect::<Vec<_>>().join("|"))
+                        i.as_ref().map(|c| {
+                            c.iter()
+                                .map(|v| v.as_ref().unwrap().to_string())
+                                .collect::<Vec<_>>()
+                                .join("|")
+                        })
                     };
                     rows.push((r.kind, img(&row.before), img(&row.after)));
                 }
@@ -40,10 +50,25 @@ fn compressed_query_and_rows_events_decode() {
     assert_eq!(seen.get(&types::MARIA_UPDATE_ROWS_COMPRESSED_V1), Some(&1));
     assert_eq!(seen.get(&types::MARIA_DELETE_ROWS_COMPRESSED_V1), Some(&1));
     let abc = "abc".repeat(50);
-    let row1 = format!("1|compressed row number one|12345.67|2024-01-02 03:04:05.678|{abc}|2|5|65537");
+    let row1 =
+        format!("1|compressed row number one|12345.67|2024-01-02 03:04:05.678|{abc}|2|5|65537");
     assert_eq!(rows[0], (RowsKind::Write, None, Some(row1.clone())));
-    assert_eq!(rows[1], (RowsKind::Write, None, Some("2|second|-0.05|1999-12-31 23:59:59.999|short text here|3|0|0".into())));
-    assert_eq!(rows[2], (RowsKind::Write, None, Some("3|NULL|NULL|NULL|NULL|NULL|NULL|NULL".into())));
+    assert_eq!(
+        rows[1],
+        (
+            RowsKind::Write,
+            None,
+            Some("2|second|-0.05|1999-12-31 23:59:59.999|short text here|3|0|0".into())
+        )
+    );
+    assert_eq!(
+        rows[2],
+        (
+            RowsKind::Write,
+            None,
+            Some("3|NULL|NULL|NULL|NULL|NULL|NULL|NULL".into())
+        )
+    );
     let upd = format!("1|updated name value|1.00|2024-01-02 03:04:05.678|{abc}|2|5|65537");
     assert_eq!(rows[3], (RowsKind::Update, Some(row1), Some(upd)));
     assert_eq!(rows[4].0, RowsKind::Delete);
@@ -53,7 +78,10 @@ fn compressed_query_and_rows_events_decode() {
     assert_eq!(bulk.len(), 50);
     for (k, r) in bulk.iter().enumerate() {
         let seq = k + 10;
-        let expect = format!("{seq}|bulk row {seq}|0.{seq:02}|2020-02-02 02:02:02.002|{}|1|2|{seq}", "z".repeat(seq));
+        let expect = format!(
+            "{seq}|bulk row {seq}|0.{seq:02}|2020-02-02 02:02:02.002|{}|1|2|{seq}",
+            "z".repeat(seq)
+        );
         assert_eq!(r, &expect);
     }
 }
@@ -68,7 +96,11 @@ fn corrupt_compressed_body_is_a_clean_error() {
         .find(|r| r.bytes[4] == types::MARIA_WRITE_ROWS_COMPRESSED_V1)
         .unwrap();
     let mut dec = EventDecoder::new();
-    for r in f.raw_events().map(|r| r.unwrap()).take_while(|r| r.offset < ev.offset) {
+    for r in f
+        .raw_events()
+        .map(|r| r.unwrap())
+        .take_while(|r| r.offset < ev.offset)
+    {
         dec.decode(r.offset, r.bytes).unwrap();
     }
     // Damage the zlib stream and skip CRC verification so the decompressor sees it.

@@ -18,7 +18,11 @@ impl XorShift {
 }
 
 fn inputs() -> Vec<Vec<u8>> {
-    let mut v = vec![std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/mariadb-10.11-compressed.000001")).unwrap()];
+    let mut v = vec![std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/mariadb-10.11-compressed.000001"
+    ))
+    .unwrap()];
     if let Some(shared) = common::shared_dir() {
         for rel in [
             "fixtures/binlog/rust_mysql_common/json.binlog.000001",
@@ -89,10 +93,17 @@ fn unknown_event_types_are_skipped_not_errors() {
 
 #[test]
 fn table_map_is_decoded_once_and_shared() {
-    let Some(shared) = common::shared_dir() else { return };
-    let f = BinlogFile::open(shared.join("fixtures/binlog/mysql-binlog-connector-java/mysql-bin.checksum-crc32")).unwrap().unwrap();
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let f = BinlogFile::open(
+        shared.join("fixtures/binlog/mysql-binlog-connector-java/mysql-bin.checksum-crc32"),
+    )
+    .unwrap()
+    .unwrap();
     let mut dec = EventDecoder::new();
-    let mut last: std::collections::HashMap<u64, std::sync::Arc<canal_binlog::event::TableMap>> = Default::default();
+    let mut last: std::collections::HashMap<u64, std::sync::Arc<canal_binlog::event::TableMap>> =
+        Default::default();
     let (mut same, mut maps) = (0, 0);
     for raw in f.raw_events() {
         let raw = raw.unwrap();
@@ -120,8 +131,14 @@ fn table_map_is_decoded_once_and_shared() {
 
 #[test]
 fn rows_event_without_table_map_is_an_error_per_event() {
-    let Some(shared) = common::shared_dir() else { return };
-    let f = BinlogFile::open(shared.join("fixtures/binlog/rust_mysql_common/minimal_row_metadata.000001")).unwrap().unwrap();
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let f = BinlogFile::open(
+        shared.join("fixtures/binlog/rust_mysql_common/minimal_row_metadata.000001"),
+    )
+    .unwrap()
+    .unwrap();
     let mut dec = EventDecoder::new();
     let mut saw_rows = false;
     for raw in f.raw_events() {

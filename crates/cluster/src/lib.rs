@@ -25,6 +25,30 @@
 //!   `canal_meta::PeriodMixedMetaManager` for `default-instance.xml`) and
 //!   [`ZooKeeperLogPositionManager`] (`parse` node, no `@type`).
 //!
+//! * [`monitors`]: [`ServerRunningMonitors`], the per-server map of monitors (Java
+//!   `ServerRunningMonitors`), created on first need.
+//! * `canal-zk-probe` (binary): runs one monitor with a stand-in instance that prints a line
+//!   per delivery; used by the multi-process fencing/failover tests, handy by hand.
+//!
+//! # Wiring (for the server / instance layer)
+//! 1. `canal.zkServers` set: `ZkSession::connect(zk_servers, ZkOptions::default())`, then
+//!    [`ServerRegistration::start`]`(&session, "{registerIp}:{port}")`.
+//! 2. `ServerRunningMonitors::new(Some(session), address, MonitorOptions::default(), factory)`;
+//!    the factory's listener starts the instance in `process_active_enter(lease)` and stops it
+//!    in `process_active_exit`. `get_or_create(dest)` for every configured destination (and for
+//!    any destination a client subscribes to), `.start()` unless lazy.
+//! 3. Before delivering a batch to a client, check `lease.is_valid()`; when it is false answer
+//!    like a standby (`destination:{dest} should start first`).
+//! 4. Report parser errors/successes with `report_parser_failure` / `report_parser_success`.
+//! 5. `default-instance.xml` meta: `PeriodMixedMetaManager::new(Arc::new(
+//!    ZooKeeperMetaManager::new(session)), period)`; optionally `set_write_lease` on enter.
+//! 6. Shutdown: `monitors.stop_all()`, `registration.stop()`, `session.close()`.
+//!
+//! Threads: each [`ZkSession`] owns a private tokio runtime (1 worker + blocking pool) running
+//! the `zookeeper-client` session, the heartbeat and all monitors; listener callbacks run on its
+//! blocking pool. Synchronous callers (meta managers) use [`ZkSession::block_on`], which parks
+//! only the calling thread.
+//!
 //! # Fencing (beyond Canal)
 //! Canal keeps its instance running after losing its session (alibaba/canal #2859, #464), so
 //! two servers can deliver the same destination. Here the active server stops serving and
@@ -55,10 +79,13 @@
 //! reason. Residual risk: a delivery already past its lease check when the process is frozen
 //! completes after resumption; the `T/4` margin plus the 5 s takeover delay bound that window.
 
+#![warn(missing_docs)]
+
 pub mod connect;
 pub mod data;
 pub mod meta;
 pub mod monitor;
+pub mod monitors;
 pub mod paths;
 pub mod registry;
 pub mod session;
@@ -70,8 +97,10 @@ pub use monitor::{
     ActiveLease, MonitorOptions, MonitorState, RunningListener, ServerRunningMonitor,
     CANAL_TAKEOVER_DELAY,
 };
+pub use monitors::{ListenerFactory, ServerRunningMonitors};
 pub use registry::{
-    cluster_servers, discover_server, ensure_canal_roots, running_server, ServerRegistration,
+    cluster_servers, discover_server, discover_server_once, ensure_canal_roots, running_server,
+    ServerRegistration,
 };
 pub use session::{SessionClient, SessionPhase, SessionStatus, ZkOptions, ZkSession};
 

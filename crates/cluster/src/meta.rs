@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use canal_meta::log_position::LogPositionManager;
 use canal_meta::{MetaError, MetaManager, MetaResult};
 use canal_protocol::position::{ClientIdentity, LogPosition, PositionRange};
+use parking_lot::Mutex;
 use zookeeper_client as zk;
+
+use crate::monitor::ActiveLease;
 
 use crate::paths;
 use crate::session::ZkSession;
@@ -127,10 +130,16 @@ async fn read_batch(
 /// Differences from Java, all on error paths: missing `mark` nodes read as "no batches" where
 /// Java would throw, non-numeric batch node names are skipped, and `add_batch_with_id` over an
 /// existing node overwrites it.
+///
+/// Fencing of writes (an addition): with [`ZooKeeperMetaManager::set_write_lease`] cursor and
+/// batch writes are refused once the lease of the active monitor is no longer valid, so a
+/// server that lost the destination cannot move the shared cursor (e.g. a final flush after a
+/// freeze) behind the new active server's back.
 #[derive(Debug)]
 pub struct ZooKeeperMetaManager {
     session: ZkSession,
     running: AtomicBool,
+    write_lease: Mutex<Option<ActiveLease>>,
 }
 
 impl ZooKeeperMetaManager {
@@ -139,6 +148,21 @@ impl ZooKeeperMetaManager {
         Self {
             session,
             running: AtomicBool::new(false),
+            write_lease: Mutex::new(None),
+        }
+    }
+
+    /// Guards cursor/batch writes with `lease` (`None` removes the guard).
+    pub fn set_write_lease(&self, lease: Option<ActiveLease>) {
+        *self.write_lease.lock() = lease;
+    }
+
+    fn check_write(&self) -> MetaResult<()> {
+        match &*self.write_lease.lock() {
+            Some(l) if !l.is_valid() => Err(MetaError::Backend(
+                "not the active server any more (lease expired): meta write refused".into(),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -232,6 +256,7 @@ impl MetaManager for ZooKeeperMetaManager {
     }
 
     fn update_cursor(&self, client: &ClientIdentity, position: &LogPosition) -> MetaResult<()> {
+        self.check_write()?;
         let path = paths::cursor_node(&client.destination, client.client_id);
         // ZooKeeper cursor form: `@type` first (operations.md §1.3)
         let data = position.to_json_with_type().into_bytes();
@@ -239,6 +264,7 @@ impl MetaManager for ZooKeeperMetaManager {
     }
 
     fn add_batch(&self, client: &ClientIdentity, range: PositionRange) -> MetaResult<i64> {
+        self.check_write()?;
         let mark = paths::batch_mark_root(&client.destination, client.client_id);
         let data = range.to_json_with_type().into_bytes();
         self.call(move |c| async move {
@@ -261,6 +287,7 @@ impl MetaManager for ZooKeeperMetaManager {
         range: PositionRange,
         batch_id: i64,
     ) -> MetaResult<()> {
+        self.check_write()?;
         let path = paths::batch_mark_node(&client.destination, client.client_id, batch_id);
         let data = range.to_json_with_type().into_bytes();
         self.call(move |c| async move { write_or_create(&c, &path, &data).await })
@@ -314,6 +341,7 @@ impl MetaManager for ZooKeeperMetaManager {
         client: &ClientIdentity,
         batch_id: i64,
     ) -> MetaResult<Option<PositionRange>> {
+        self.check_write()?;
         let (dest, cid) = (client.destination.clone(), client.client_id);
         let r = self.session.block_on({
             let session = self.session.clone();
@@ -363,6 +391,7 @@ impl MetaManager for ZooKeeperMetaManager {
     }
 
     fn clear_all_batchs(&self, client: &ClientIdentity) -> MetaResult<()> {
+        self.check_write()?;
         let mark = paths::batch_mark_root(&client.destination, client.client_id);
         self.call(move |c| async move {
             for name in children_opt(&c, &mark).await? {

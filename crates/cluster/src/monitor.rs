@@ -318,11 +318,11 @@ fn enter_blocking(shared: &Shared, lease: ActiveLease) -> Result<(), String> {
     if !lease.is_valid() {
         return Err("lease already expired before the instance could start".into());
     }
+    *shared.lease.lock() = Some(lease.clone());
     shared.update(|s| {
         s.active = true;
         s.enters += 1;
     });
-    *shared.lease.lock() = Some(lease.clone());
     shared.parser_failures.store(0, Ordering::SeqCst);
     tracing::info!(
         "destination {} is now active on {}",
@@ -698,7 +698,8 @@ async fn observe(
                     let d = if previous_mine {
                         now
                     } else {
-                        now + shared.options.takeover_delay
+                        now.checked_add(shared.options.takeover_delay)
+                            .unwrap_or(now + Duration::from_secs(365 * 86_400))
                     };
                     el.due = Some(d);
                     d

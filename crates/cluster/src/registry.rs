@@ -175,3 +175,24 @@ pub async fn discover_server(
         .into_iter()
         .next())
 }
+
+/// One-shot [`discover_server`] for clients without a long-lived session (Java
+/// `ClusterNodeAccessStrategy` re-reads ZooKeeper on every reconnect): opens a session on
+/// `zk_servers` (chroot allowed), reads, and closes it. `timeout` bounds the whole call.
+pub async fn discover_server_once(
+    zk_servers: &str,
+    destination: &str,
+    timeout: std::time::Duration,
+) -> Result<Option<String>, ClusterError> {
+    let options = crate::ZkOptions {
+        session_timeout: timeout.max(std::time::Duration::from_secs(4)),
+        initial_connect_timeout: Some(timeout),
+        operation_timeout: timeout,
+    };
+    let session = ZkSession::connect(zk_servers, options).await?;
+    let r = tokio::time::timeout(timeout, discover_server(&session, destination))
+        .await
+        .map_err(|_| ClusterError::Timeout(timeout));
+    session.close();
+    r?
+}

@@ -250,7 +250,7 @@ impl ZkSession {
             .shared
             .options
             .initial_connect_timeout
-            .map(|t| Instant::now() + t);
+            .and_then(|t| Instant::now().checked_add(t));
         let mut rx = session.subscribe();
         loop {
             let st = *rx.borrow_and_update();
@@ -378,7 +378,7 @@ impl ZkSession {
         self.inner.shared.lease.clone()
     }
 
-    /// Whether the lease of `generation` is still valid (see [`LeaseClock`]).
+    /// Whether the liveness lease of `generation` is still valid (see the crate doc, Fencing).
     pub fn lease_valid(&self, generation: u64) -> bool {
         self.inner.shared.lease.valid(generation)
     }
@@ -412,7 +412,7 @@ impl ZkSession {
                 .unwrap_or(Err(ClusterError::Timeout(timeout)));
             let _ = tx.send(r);
         });
-        match rx.recv_timeout(timeout + Duration::from_secs(1)) {
+        match rx.recv_timeout(timeout.saturating_add(Duration::from_secs(1))) {
             Ok(r) => r,
             Err(_) => {
                 task.abort();
@@ -485,8 +485,11 @@ fn set_status(shared: &Shared, generation: u64, phase: SessionPhase) {
 
 async fn connect_once(shared: &Shared) -> Result<zk::Client, ClusterError> {
     let hosts = shared.connect.hosts_string();
+    // Plain `create` (not `create2`, which needs ZooKeeper 3.5+): we never use the Stat of a
+    // create, and many Canal installations still run 3.4 servers.
     let client = zk::Client::connector()
         .with_session_timeout(shared.options.session_timeout)
+        .with_server_version(3, 4, 0)
         .connect(&hosts)
         .await?;
     match &shared.connect.chroot {
@@ -598,5 +601,52 @@ async fn heartbeat(shared: Arc<Shared>, client: zk::Client, generation: u64) {
             Ok(Err(e)) => tracing::debug!("zookeeper heartbeat failed: {e}"),
             Err(_) => tracing::debug!("zookeeper heartbeat timed out"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unreachable_zookeeper_fails_after_the_initial_timeout() {
+        // Canal blocks forever here (operations.md §1.1 trap); we give up after the timeout.
+        let t0 = Instant::now();
+        let r = ZkSession::connect(
+            "127.0.0.1:1",
+            ZkOptions {
+                session_timeout: Duration::from_secs(4),
+                initial_connect_timeout: Some(Duration::from_millis(800)),
+                operation_timeout: Duration::from_secs(1),
+            },
+        )
+        .await;
+        assert!(matches!(r, Err(ClusterError::ConnectTimeout(_))), "{r:?}");
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        assert!(matches!(
+            ZkSession::connect("", ZkOptions::default()).await,
+            Err(ClusterError::ConnectString(_))
+        ));
+    }
+
+    #[test]
+    fn lease_clock_rules() {
+        let c = LeaseClock::new();
+        let t = Instant::now();
+        c.reset(1, t, Duration::from_secs(4));
+        assert_eq!(c.deadline(1), Some(t + Duration::from_secs(3)));
+        assert!(c.valid(1));
+        assert!(!c.valid(2), "another generation has no lease");
+        // older proofs never shorten the lease
+        c.record(1, t - Duration::from_secs(1));
+        assert_eq!(c.deadline(1), Some(t + Duration::from_secs(3)));
+        c.record(1, t + Duration::from_secs(1));
+        assert_eq!(c.deadline(1), Some(t + Duration::from_secs(4)));
+        c.record(2, t + Duration::from_secs(5));
+        assert_eq!(c.deadline(1), Some(t + Duration::from_secs(4)));
+        c.invalidate(1);
+        assert!(!c.valid(1));
+        c.reset(3, t - Duration::from_secs(10), Duration::from_secs(4));
+        assert!(!c.valid(3), "a lease older than 3/4 of the timeout is over");
     }
 }

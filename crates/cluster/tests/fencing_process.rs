@@ -202,3 +202,58 @@ fn killed_active_server_fails_over_to_standby() {
     );
     assert!(took < Duration::from_secs(20), "{took:?}");
 }
+
+#[test]
+fn restarted_server_regrabs_as_previous_holder() {
+    let Some(zk) = common::zk_addr("restarted_server_regrabs_as_previous_holder") else {
+        return;
+    };
+    let cs = format!("{zk}{}", common::unique_root("restart"));
+    let mut p1 = ProbeProc::spawn(&cs, "example", "10.0.0.1:11111");
+    assert!(p1.wait_for("ENTER", 1, Duration::from_secs(15)));
+    let p2 = ProbeProc::spawn(&cs, "example", "10.0.0.2:11111");
+    assert!(p2.wait_for_line("READY", Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = p1.child.kill();
+    let _ = p1.child.wait();
+    // fast restart with the same identity, within the old session's lifetime
+    let p1b = ProbeProc::spawn(&cs, "example", "10.0.0.1:11111");
+    assert!(p1b.wait_for_line("READY", Duration::from_secs(10)));
+    // its cluster node is registered at once (the dead session's leftover is replaced, where
+    // Canal ignores NodeExists and loses the node when the old session expires)
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let servers = rt.block_on(async {
+        let s = canal_cluster::ZkSession::connect(&cs, canal_cluster::ZkOptions::default())
+            .await
+            .expect("session");
+        let v = canal_cluster::cluster_servers(&s, "example")
+            .await
+            .expect("list");
+        s.close();
+        v
+    });
+    assert_eq!(servers, vec!["10.0.0.1:11111", "10.0.0.2:11111"]);
+    // when the old session expires, the restarted previous holder re-grabs with no delay and
+    // the standby (which must wait 5 s) never starts
+    assert!(
+        p1b.wait_for("ENTER", 1, Duration::from_secs(20)),
+        "restarted previous holder becomes active again"
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(p2.times("ENTER").is_empty(), "standby must not start");
+    let rt_servers = rt.block_on(async {
+        let s = canal_cluster::ZkSession::connect(&cs, canal_cluster::ZkOptions::default())
+            .await
+            .expect("session");
+        let v = canal_cluster::cluster_servers(&s, "example")
+            .await
+            .expect("list");
+        s.close();
+        v
+    });
+    assert_eq!(
+        rt_servers,
+        vec!["10.0.0.1:11111", "10.0.0.2:11111"],
+        "cluster node survives the old session's expiry"
+    );
+}

@@ -293,6 +293,16 @@ async fn node_layout_matches_operations_md() {
             .unwrap(),
         vec![address.to_string()]
     );
+    assert_eq!(
+        canal_cluster::discover_server_once(
+            &format!("{zk_addr}{root}"),
+            "example",
+            Duration::from_secs(10)
+        )
+        .await
+        .unwrap(),
+        Some(address.to_string())
+    );
 
     // stop: running + destination cluster node gone, instance exited; server node gone
     mon.stop().await;
@@ -565,6 +575,21 @@ async fn partitioned_holder_fences_before_standby_takes_over() {
         .await,
         "a must see b as holder after healing"
     );
+    // a's new session registered its destination cluster node again
+    let both = vec!["10.0.0.1:11111".to_string(), "10.0.0.2:11111".to_string()];
+    let mut registered = false;
+    for _ in 0..100 {
+        if canal_cluster::cluster_servers(&sb, "d2")
+            .await
+            .unwrap_or_default()
+            == both
+        {
+            registered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(registered, "cluster node re-registered on the new session");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         journal.count(&Ev::Enter("a")),
@@ -761,4 +786,90 @@ async fn zookeeper_meta_backend_semantics() {
     .await
     .unwrap();
     session.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_writes_are_fenced_by_the_lease() {
+    let Some(zk_addr) = zk_addr("meta_writes_are_fenced_by_the_lease") else {
+        return;
+    };
+    let cs = format!("{zk_addr}{}", unique_root("metafence"));
+    let session = ZkSession::connect(&cs, opts(4000)).await.unwrap();
+    let journal = Arc::new(Journal::default());
+    let rec = Recorder::new("a", journal.clone());
+    let mon = ServerRunningMonitor::new(
+        Some(session.clone()),
+        "df",
+        "10.0.0.1:11111",
+        rec.clone(),
+        MonitorOptions::default(),
+    );
+    mon.start();
+    assert!(mon.wait_for_active(Duration::from_secs(10)).await);
+    let lease = mon.lease().expect("lease while active");
+    let meta = Arc::new(ZooKeeperMetaManager::new(session.clone()));
+    meta.set_write_lease(Some(lease));
+    let c = ClientIdentity::new("df", 1001);
+    let m2 = meta.clone();
+    let c2 = c.clone();
+    tokio::task::spawn_blocking(move || m2.update_cursor(&c2, &pos(10, 1)))
+        .await
+        .unwrap()
+        .expect("write allowed while active");
+    assert!(mon.release().await);
+    let m2 = meta.clone();
+    let c2 = c.clone();
+    let (refused, cursor) = tokio::task::spawn_blocking(move || {
+        (m2.update_cursor(&c2, &pos(20, 2)), m2.get_cursor(&c2))
+    })
+    .await
+    .unwrap();
+    assert!(matches!(refused, Err(MetaError::Backend(_))), "{refused:?}");
+    assert_eq!(
+        cursor.unwrap(),
+        Some(pos(10, 1)),
+        "the refused write changed nothing"
+    );
+    mon.stop().await;
+    session.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_disconnect_keeps_the_holder() {
+    let Some(zk_addr) = zk_addr("short_disconnect_keeps_the_holder") else {
+        return;
+    };
+    let root = unique_root("blip");
+    let proxy = Proxy::start(&zk_addr).await;
+    let sa = ZkSession::connect(&format!("{}{root}", proxy.addr), opts(6000))
+        .await
+        .unwrap();
+    let journal = Arc::new(Journal::default());
+    let ra = Recorder::new("a", journal.clone());
+    let ma = ServerRunningMonitor::new(
+        Some(sa.clone()),
+        "d4",
+        "10.0.0.1:11111",
+        ra.clone(),
+        MonitorOptions::default(),
+    );
+    ma.start();
+    assert!(ma.wait_for_active(Duration::from_secs(10)).await);
+    let generation = sa.status().generation;
+    // a blip well inside the lease: the session survives, nothing is stopped (Canal: "ZK
+    // disconnect without expiry: nothing happens")
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    proxy.heal();
+    assert!(
+        eventually(Duration::from_secs(5), || sa.status().phase
+            == canal_cluster::SessionPhase::Connected)
+        .await
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sa.status().generation, generation, "same session");
+    assert_eq!(journal.list(), vec![Ev::Enter("a")]);
+    assert!(ma.is_active() && ra.lease_valid());
+    ma.stop().await;
+    sa.close();
 }

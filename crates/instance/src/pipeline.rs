@@ -294,6 +294,10 @@ fn convert_options(cfg: &InstanceConfig) -> ConvertOptions {
         field_black_filter: cfg.filter.black_field.clone(),
         timezone: None,
         gtid_mode: cfg.gtid_on,
+        // Java applies filter.dml.* only in parallel mode (entry-conversion.md §6).
+        filter_dml_insert: cfg.parser_parallel && cfg.filter.dml_insert,
+        filter_dml_update: cfg.parser_parallel && cfg.filter.dml_update,
+        filter_dml_delete: cfg.parser_parallel && cfg.filter.dml_delete,
     }
 }
 
@@ -343,6 +347,8 @@ impl TableMetaSource for ShowCreate {
 /// A converted entry on its way to the sink, with where the next event starts.
 struct Item {
     event: Event,
+    /// The binlog file of the source event as the dump stream names it.
+    file: Arc<str>,
     end_offset: u64,
 }
 
@@ -495,12 +501,14 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
             parse_stage(
                 ev_rx,
                 chunk_tx,
-                converter,
-                filter_rx,
-                tx_size,
-                raw,
-                parse_identity,
-                commit_tx,
+                ParseStage {
+                    converter,
+                    filter: filter_rx,
+                    tx_size,
+                    raw,
+                    identity: parse_identity,
+                    commit: commit_tx,
+                },
             )
         })
         .map_err(|e| InstanceError::Parse(format!("cannot start parser thread: {e}")))?;
@@ -569,17 +577,30 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
     }
 }
 
-/// Decoder + converter + transaction buffer.
-fn parse_stage(
-    mut rx: mpsc::Receiver<StreamItem>,
-    tx: std::sync::mpsc::SyncSender<Vec<Item>>,
-    mut converter: Converter,
-    mut filter: watch::Receiver<Option<String>>,
+/// What the parser stage works with.
+struct ParseStage {
+    converter: Converter,
+    filter: watch::Receiver<Option<String>>,
     tx_size: usize,
     raw: bool,
     identity: Arc<LogIdentity>,
     commit: watch::Sender<Option<StartPosition>>,
+}
+
+/// Decoder + converter + transaction buffer.
+fn parse_stage(
+    mut rx: mpsc::Receiver<StreamItem>,
+    tx: std::sync::mpsc::SyncSender<Vec<Item>>,
+    stage: ParseStage,
 ) -> Result<(), InstanceError> {
+    let ParseStage {
+        mut converter,
+        mut filter,
+        tx_size,
+        raw,
+        identity,
+        commit,
+    } = stage;
     let mut decoder = EventDecoder::new();
     let mut buffer: TransactionBuffer<Item> =
         TransactionBuffer::new(tx_size).map_err(|e| InstanceError::Parse(e.to_string()))?;
@@ -653,6 +674,7 @@ fn parse_stage(
                 .map_err(|e| InstanceError::Parse(format!("entry re-decode: {e}")))?;
             let item = Item {
                 event,
+                file: ev.file.clone(),
                 end_offset: parsed.position.offset + u64::from(parsed.raw_size),
             };
             for chunk in buffer.push(item) {
@@ -662,10 +684,8 @@ fn parse_stage(
                     .iter()
                     .rev()
                     .find(|i| i.event.entry_type == EntryType::Transactionend)
-                    .map(|i| (i.event.journal_name.to_string(), i.end_offset));
-                let last = chunk
-                    .last()
-                    .map(|i| (i.event.journal_name.to_string(), i.end_offset));
+                    .map(|i| (i.file.to_string(), i.end_offset));
+                let last = chunk.last().map(|i| (i.file.to_string(), i.end_offset));
                 if tx.send(chunk).is_err() {
                     return Ok(()); // sink ended; its result tells why
                 }
@@ -772,6 +792,8 @@ mod tests {
         out
     }
 
+    const FILE: &str = "mysql-bin.000066";
+
     /// Runs the parser stage over `items` and returns the entry bytes of every chunk.
     fn run(items: Vec<StreamItem>) -> (Vec<bytes::Bytes>, Option<StartPosition>) {
         let (tx, rx) = mpsc::channel(items.len() + 1);
@@ -783,8 +805,17 @@ mod tests {
         let (_ftx, frx) = watch::channel(None);
         let (ctx, crx) = watch::channel(None);
         let identity = Arc::new(LogIdentity::default());
-        let conv = Converter::new(ConvertOptions::default()).expect("converter");
-        parse_stage(rx, chunk_tx, conv, frx, 1024, true, identity, ctx).expect("parses");
+        let mut conv = Converter::new(ConvertOptions::default()).expect("converter");
+        conv.set_file(FILE);
+        let stage = ParseStage {
+            converter: conv,
+            filter: frx,
+            tx_size: 1024,
+            raw: true,
+            identity,
+            commit: ctx,
+        };
+        parse_stage(rx, chunk_tx, stage).expect("parses");
         let mut out = Vec::new();
         while let Ok(chunk) = chunk_rx.try_recv() {
             for i in chunk {
@@ -800,14 +831,18 @@ mod tests {
         let Some(shared) = shared_dir() else {
             return;
         };
-        let path = shared.join("fixtures/binlog/gh-ost/mysql-bin.000066");
+        let path = shared.join("fixtures/binlog/gh-ost").join(FILE);
         if !path.exists() {
             eprintln!("note: {} missing, skipping", path.display());
             return;
         }
         let events = stream_events(&path);
         let (straight, last_commit) = run(events.iter().cloned().map(StreamItem::Event).collect());
-        assert!(straight.len() > 10, "fixture yields entries: {}", straight.len());
+        assert!(
+            straight.len() > 10,
+            "fixture yields entries: {}",
+            straight.len()
+        );
         let Some(StartPosition::FilePos { pos, .. }) = last_commit else {
             panic!("a commit position was published: {last_commit:?}");
         };
@@ -830,7 +865,11 @@ mod tests {
             .map(|(i, _)| i + 1)
             .nth(3)
             .expect("a rows event");
-        let mut items: Vec<StreamItem> = events[..cut].iter().cloned().map(StreamItem::Event).collect();
+        let mut items: Vec<StreamItem> = events[..cut]
+            .iter()
+            .cloned()
+            .map(StreamItem::Event)
+            .collect();
         items.push(StreamItem::Reconnected {
             from: StartPosition::FilePos {
                 file: events[0].file.to_string(),

@@ -287,3 +287,93 @@ async fn subscribe_filter_replaces_the_instance_filter() {
     let _ = admin.query(&format!("drop database {schema}")).await;
     assert_eq!(tables, vec!["u".to_string()], "only the subscribed table");
 }
+
+/// Throughput measurement (run explicitly: `cargo test --release -p canal-instance --test
+/// e2e_mariadb -- --ignored --nocapture`): 100k rows in 10 transactions of an 11-column table,
+/// time from the first insert until every row is in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput_rows_per_second() {
+    let Some((addr, socket)) = sandbox() else {
+        return;
+    };
+    let schema = format!("g_tp_{}", std::process::id());
+    let mut admin = root(&socket).await;
+    for sql in [
+        format!("drop database if exists {schema}"),
+        format!("create database {schema}"),
+        format!(
+            "create table {schema}.t (id bigint primary key, a int, b varchar(40), c decimal(12,2), \
+             d datetime(3), e double, f char(8), g text, h tinyint, i date, j enum('x','y','z'))"
+        ),
+    ] {
+        admin.query(&sql).await.expect("setup");
+    }
+    let status = admin.query("show master status").await.expect("status");
+    let file = status.get(0, "File").expect("file").to_string();
+    let pos = status.get(0, "Position").expect("pos").to_string();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let conf = tmp.path().join("conf");
+    fs::create_dir_all(conf.join("tp")).expect("mkdir");
+    fs::write(
+        conf.join("canal.properties"),
+        "canal.serverMode = tcp\ncanal.destinations = tp\ncanal.instance.global.mode = spring\n\
+         canal.instance.global.lazy = false\n\
+         canal.instance.global.spring.xml = classpath:spring/memory-instance.xml\n\
+         canal.instance.memory.batch.mode = ITEMSIZE\ncanal.instance.tsdb.enable = false\n",
+    )
+    .expect("write");
+    fs::write(
+        conf.join("tp/instance.properties"),
+        format!(
+            "canal.instance.master.address = {addr}\ncanal.instance.master.journal.name = {file}\n\
+             canal.instance.master.position = {pos}\ncanal.instance.dbUsername = canal\n\
+             canal.instance.dbPassword = canal\ncanal.instance.filter.regex = {schema}\\\\..*\n"
+        ),
+    )
+    .expect("write");
+    let server = ServerConfig::load(&conf, Overrides::none()).expect("conf loads");
+    let cfg = server.load_instance("tp").expect("instance loads");
+    let capture = Capture::default();
+    let launcher = PipelineLauncher::new(capture.clone());
+    let running = launcher.launch(cfg).await.expect("launch");
+    let store = capture.0.lock().first().expect("registered").store.clone();
+
+    let started = Instant::now();
+    for k in 0..10 {
+        admin
+            .query(&format!(
+                "insert into {schema}.t select seq + {off}, seq, concat('name-', seq), seq / 7, \
+                 '2024-01-02 03:04:05.678', seq * 1.5, 'abc', repeat('x', 50), seq % 100, \
+                 '2024-05-06', 'y' from {schema}.seq_1_to_10000",
+                off = k * 10_000
+            ))
+            .await
+            .expect("insert");
+    }
+    let written = started.elapsed();
+    let mut rows = 0i64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while rows < 100_000 && Instant::now() < deadline {
+        let got = store
+            .get_timeout(None, 4096, Duration::from_millis(100))
+            .await
+            .expect("get");
+        if let Some(range) = &got.range {
+            rows += got.events.iter().map(|e| i64::from(e.rows_count)).sum::<i64>();
+            store
+                .ack(range.end.as_ref().expect("end"), range.end_seq)
+                .expect("ack");
+        }
+    }
+    let total = started.elapsed();
+    launcher.shutdown(running).await;
+    let _ = admin.query(&format!("drop database {schema}")).await;
+    eprintln!(
+        "rows {rows}: written in {:.2}s, all in the store after {:.2}s = {:.0} rows/s",
+        written.as_secs_f64(),
+        total.as_secs_f64(),
+        rows as f64 / total.as_secs_f64()
+    );
+    assert_eq!(rows, 100_000);
+}

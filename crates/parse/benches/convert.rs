@@ -16,11 +16,16 @@ fn bench(c: &mut Criterion) {
         eprintln!("note: {} missing; bench skipped", f.display());
         return;
     }
-    let opts = ConvertOptions { timezone: Some("UTC".into()), ..Default::default() };
+    let opts = ConvertOptions {
+        timezone: Some("UTC".into()),
+        ..Default::default()
+    };
     let n = convert_file(&f, opts.clone(), 0).unwrap().len();
     let mut g = c.benchmark_group("convert");
     g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("dml_shapes_entries", |b| b.iter(|| convert_file(&f, opts.clone(), 0).unwrap().len()));
+    g.bench_function("dml_shapes_entries", |b| {
+        b.iter(|| convert_file(&f, opts.clone(), 0).unwrap().len())
+    });
     g.finish();
 }
 

@@ -88,6 +88,12 @@ pub struct ConvertOptions {
     pub timezone: Option<String>,
     /// `canal.instance.gtidon`: GTID props/header when the dump started from a GTID set.
     pub gtid_mode: bool,
+    /// `canal.instance.filter.dml.insert` (Java Canal honours it in its default parallel mode).
+    pub filter_dml_insert: bool,
+    /// `canal.instance.filter.dml.update`.
+    pub filter_dml_update: bool,
+    /// `canal.instance.filter.dml.delete`.
+    pub filter_dml_delete: bool,
 }
 
 impl Default for ConvertOptions {
@@ -104,6 +110,9 @@ impl Default for ConvertOptions {
             field_black_filter: None,
             timezone: None,
             gtid_mode: false,
+            filter_dml_insert: false,
+            filter_dml_update: false,
+            filter_dml_delete: false,
         }
     }
 }
@@ -276,6 +285,49 @@ impl Converter {
     pub fn schema_mut(&mut self) -> &mut Schema {
         self.resolved.clear();
         &mut self.schema
+    }
+
+    /// For an async caller without a blocking [`TableMetaSource`]: the table whose
+    /// `SHOW CREATE TABLE` text the next [`Converter::convert`] of `ev` would need (a rows event
+    /// of a converted table with no known definition). Fetch it and hand it over with
+    /// [`Converter::put_show_create`] before converting.
+    pub fn missing_table_meta(&self, ev: &Event<'_>) -> Option<(String, String)> {
+        let EventBody::Rows(r) = &ev.body else {
+            return None;
+        };
+        let tm = r.table.as_ref()?;
+        if self.opts.filter_rows || !self.table_passes(&tm.schema, &tm.table) {
+            return None;
+        }
+        match self.schema.get(&tm.schema, &tm.table) {
+            None => Some((tm.schema.clone(), tm.table.clone())),
+            Some(_) => None,
+        }
+    }
+
+    /// Installs a `SHOW CREATE TABLE` text for `schema.table` read at `offset` of the current
+    /// file (recorded in the history like a source read).
+    pub fn put_show_create(
+        &mut self,
+        schema: &str,
+        table: &str,
+        text: &str,
+        offset: u64,
+        ts: u32,
+        server_id: u32,
+    ) -> Result<(), ParseError> {
+        let mut def =
+            Schema::parse_create(text, schema, self.flavor).map_err(ParseError::MetaSource)?;
+        def.schema = schema.to_string();
+        def.name = table.to_string();
+        self.schema.put(def);
+        self.resolved
+            .remove(&(schema.to_string(), table.to_string()));
+        let file = self.file.clone();
+        if let Some(h) = &mut self.history {
+            h.append_snapshot(&file, offset, ts, server_id, schema, table, text)?;
+        }
+        Ok(())
     }
 
     /// Current binlog file name.
@@ -951,13 +1003,21 @@ impl Converter {
         if !self.table_passes(&tm.schema, &tm.table) || self.opts.filter_rows {
             return Ok(());
         }
-        let Some(rt) = self.resolve(tm, ev)? else {
-            return Ok(());
-        };
         let event_type = match r.kind {
             RowsKind::Write => EventType::Insert,
             RowsKind::Update | RowsKind::PartialUpdate => EventType::Update,
             RowsKind::Delete => EventType::Delete,
+        };
+        let skip = match event_type {
+            EventType::Insert => self.opts.filter_dml_insert,
+            EventType::Update => self.opts.filter_dml_update,
+            _ => self.opts.filter_dml_delete,
+        };
+        if skip {
+            return Ok(());
+        }
+        let Some(rt) = self.resolve(tm, ev)? else {
+            return Ok(());
         };
         let mut row_datas = Vec::new();
         let mut count = 0usize;
@@ -986,8 +1046,8 @@ impl Converter {
                     }
                     match &row.after {
                         Some(a) => {
-                            let before = rd.before_columns.clone();
-                            rd.after_columns = self.columns(&rt, tm, a, Some(&before), true);
+                            let after = self.columns(&rt, tm, a, Some(&rd.before_columns), true);
+                            rd.after_columns = after;
                         }
                         None => {
                             row_datas.push(rd);
@@ -1144,7 +1204,14 @@ mod tests {
 
     fn query<'a>(sql: &'a str, schema: &'a str) -> Event<'a> {
         Event {
-            header: EventHeader { timestamp: 100, event_type: types::QUERY, server_id: 1, event_size: 50, log_pos: 150, flags: 0 },
+            header: EventHeader {
+                timestamp: 100,
+                event_type: types::QUERY,
+                server_id: 1,
+                event_size: 50,
+                log_pos: 150,
+                flags: 0,
+            },
             offset: 100,
             body: EventBody::Query(QueryEvent {
                 thread_id: 7,
@@ -1152,7 +1219,10 @@ mod tests {
                 error_code: 0,
                 schema: schema.as_bytes(),
                 sql: Cow::Borrowed(sql.as_bytes()),
-                status: QueryStatus { charset: Some((45, 45, 45)), ..Default::default() },
+                status: QueryStatus {
+                    charset: Some((45, 45, 45)),
+                    ..Default::default()
+                },
             }),
         }
     }
@@ -1166,7 +1236,9 @@ mod tests {
     fn one(c: &mut Converter, ev: &Event<'_>) -> Vec<serde_json::Value> {
         let mut out = Vec::new();
         c.convert(ev, &mut out).unwrap();
-        out.iter().map(|e| crate::entries_json::entry_json(&e.bytes).unwrap()).collect()
+        out.iter()
+            .map(|e| crate::entries_json::entry_json(&e.bytes).unwrap())
+            .collect()
     }
 
     // Expected shapes: compat §2.2/§2.3/§2.4.
@@ -1181,7 +1253,10 @@ mod tests {
         assert_eq!(e[0]["header"]["logfileOffset"], 100);
         assert_eq!(e[0]["header"]["executeTime"], 100000);
         let e = one(&mut c, &query("COMMIT", "db"));
-        assert_eq!(e[0]["storeValue"], serde_json::json!({"transactionId": "0"}));
+        assert_eq!(
+            e[0]["storeValue"],
+            serde_json::json!({"transactionId": "0"})
+        );
         let e = one(&mut c, &query("XA START X'31',X'',1", "db"));
         assert_eq!(e[0]["entryType"], "TRANSACTIONBEGIN");
         assert_eq!(
@@ -1212,18 +1287,38 @@ mod tests {
         );
         // Unparseable text: QUERY with isDdl true, no schema/table in the header.
         let e = one(&mut c, &query("FOO BAR BAZ", ""));
-        assert_eq!(e[0]["storeValue"], serde_json::json!({"eventType": "QUERY", "isDdl": true, "sql": "FOO BAR BAZ"}));
+        assert_eq!(
+            e[0]["storeValue"],
+            serde_json::json!({"eventType": "QUERY", "isDdl": true, "sql": "FOO BAR BAZ"})
+        );
         assert!(e[0]["header"].get("schemaName").is_none());
         // filter.query.dml / dcl / ddl.
-        let mut c = conv(ConvertOptions { filter_query_dml: true, filter_query_dcl: true, ..Default::default() });
+        let mut c = conv(ConvertOptions {
+            filter_query_dml: true,
+            filter_query_dcl: true,
+            ..Default::default()
+        });
         assert!(one(&mut c, &query("INSERT INTO t1 VALUES (1)", "db")).is_empty());
         assert!(one(&mut c, &query("CREATE DATABASE x", "")).is_empty());
-        let mut c = conv(ConvertOptions { filter_query_ddl: true, ..Default::default() });
-        assert!(one(&mut c, &query("CREATE TABLE t (id INT PRIMARY KEY, v INT)", "db")).is_empty());
+        let mut c = conv(ConvertOptions {
+            filter_query_ddl: true,
+            ..Default::default()
+        });
+        assert!(one(
+            &mut c,
+            &query("CREATE TABLE t (id INT PRIMARY KEY, v INT)", "db")
+        )
+        .is_empty());
         // ... but the table metadata still follows.
-        assert_eq!(c.schema().get("db", "t").unwrap().column_names(), vec!["id", "v"]);
+        assert_eq!(
+            c.schema().get("db", "t").unwrap().column_names(),
+            vec!["id", "v"]
+        );
         // Black-listed DDL: no entry, metadata updated.
-        let mut c = conv(ConvertOptions { black_regex: r"db\..*".into(), ..Default::default() });
+        let mut c = conv(ConvertOptions {
+            black_regex: r"db\..*".into(),
+            ..Default::default()
+        });
         assert!(one(&mut c, &query("CREATE TABLE t (id INT)", "db")).is_empty());
         assert!(c.schema().get("db", "t").is_some());
     }

@@ -62,9 +62,16 @@ pub fn convert_file_with(
 
 /// Feeds a converter as a dump starting at `start` would: the FORMAT_DESCRIPTION, then every
 /// event from `start` on (`start` = 4 for the whole file). Returns all entries produced.
-pub fn convert_file_from(conv: &mut Converter, path: &Path, start: u64) -> Result<Vec<ParsedEntry>, ParseError> {
+pub fn convert_file_from(
+    conv: &mut Converter,
+    path: &Path,
+    start: u64,
+) -> Result<Vec<ParsedEntry>, ParseError> {
     let file = BinlogFile::open(path)?.map_err(|e| ParseError::Decode(e.to_string()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     conv.set_file(&name);
     let mut out = Vec::new();
     let mut events = file.events();

@@ -164,6 +164,15 @@ mod tests {
 
     #[test]
     fn seed_style_patterns() {
+        // The forms listed in Canal's instance.properties comments.
+        let star = TableFilter::white(".*").unwrap();
+        assert!(star.matches("any.table") && star.matches("x"));
+        let prefix = TableFilter::white(r"canal\.canal.*").unwrap();
+        assert!(
+            prefix.matches("canal.canal_x")
+                && prefix.matches("canal.canal")
+                && !prefix.matches("canal.other")
+        );
         let all = TableFilter::white(r".*\..*").unwrap();
         assert!(all.matches("test.t1") && all.matches("Canal.X"));
         assert!(!all.matches("notable"));

@@ -38,14 +38,21 @@ fn inserts(entries: &[ParsedEntry]) -> Vec<(String, Vec<String>)> {
             let en = Entry::decode(e.bytes.clone()).unwrap();
             let table = en.header.unwrap().table_name.unwrap();
             let rc = RowChange::decode(en.store_value.unwrap()).unwrap();
-            let names = rc.row_datas[0].after_columns.iter().map(|c| c.name.clone().unwrap()).collect();
+            let names = rc.row_datas[0]
+                .after_columns
+                .iter()
+                .map(|c| c.name.clone().unwrap())
+                .collect();
             (table, names)
         })
         .collect()
 }
 
 fn check(got: &[(String, Vec<String>)], want: &[(&str, Vec<&str>)]) {
-    let got: Vec<(&str, Vec<&str>)> = got.iter().map(|(t, n)| (t.as_str(), n.iter().map(|s| s.as_str()).collect())).collect();
+    let got: Vec<(&str, Vec<&str>)> = got
+        .iter()
+        .map(|(t, n)| (t.as_str(), n.iter().map(|s| s.as_str()).collect()))
+        .collect();
     assert_eq!(got, want);
 }
 
@@ -71,28 +78,47 @@ fn insert_txn_start(path: &Path, n: usize) -> u64 {
 }
 
 fn opts() -> ConvertOptions {
-    ConvertOptions { timezone: Some("UTC".into()), ..Default::default() }
+    ConvertOptions {
+        timezone: Some("UTC".into()),
+        ..Default::default()
+    }
 }
 
 fn run(file: &str) {
     let path = data(file);
     let dir = tempfile::tempdir().unwrap();
     // 1. First process: whole file, history recorded.
-    let mut c = Converter::new(opts()).unwrap().with_history(History::open(dir.path()).unwrap(), file, 4);
+    let mut c =
+        Converter::new(opts())
+            .unwrap()
+            .with_history(History::open(dir.path()).unwrap(), file, 4);
     let all = convert_file_from(&mut c, &path, 4).unwrap();
     check(&inserts(&all), &expected());
     let recorded = History::open(dir.path()).unwrap().records().len();
     assert!(recorded >= 10, "DDL records persisted: {recorded}");
     // 2. Fresh process, existing history, replay from the first position: same names, no
     //    duplicate history records.
-    let mut c = Converter::new(opts()).unwrap().with_history(History::open(dir.path()).unwrap(), file, 4);
-    check(&inserts(&convert_file_from(&mut c, &path, 4).unwrap()), &expected());
+    let mut c =
+        Converter::new(opts())
+            .unwrap()
+            .with_history(History::open(dir.path()).unwrap(), file, 4);
+    check(
+        &inserts(&convert_file_from(&mut c, &path, 4).unwrap()),
+        &expected(),
+    );
     assert_eq!(History::open(dir.path()).unwrap().records().len(), recorded);
     // 3. Fresh process, existing history, restart in the middle of the DDL sequence.
     for n in [3, 5, 6, 7] {
         let start = insert_txn_start(&path, n);
-        let mut c = Converter::new(opts()).unwrap().with_history(History::open(dir.path()).unwrap(), file, start);
-        check(&inserts(&convert_file_from(&mut c, &path, start).unwrap()), &expected()[n..]);
+        let mut c = Converter::new(opts()).unwrap().with_history(
+            History::open(dir.path()).unwrap(),
+            file,
+            start,
+        );
+        check(
+            &inserts(&convert_file_from(&mut c, &path, start).unwrap()),
+            &expected()[n..],
+        );
     }
 }
 
@@ -124,20 +150,32 @@ fn restart_without_history() {
     // Row 2 of `t` has 4 columns (id, a, b, c).
     let start = insert_txn_start(&data("ddl_history_minimal.000001"), 1);
     // MINIMAL metadata, no history, table unknown to the source: clear error, no guessing.
-    let mut c = Converter::new(opts()).unwrap().with_source(Box::new(Source(None)));
+    let mut c = Converter::new(opts())
+        .unwrap()
+        .with_source(Box::new(Source(None)));
     let e = convert_file_from(&mut c, &data("ddl_history_minimal.000001"), start).unwrap_err();
     assert!(matches!(e, ParseError::NoTableMeta(_)), "{e}");
     assert!(e.to_string().contains("hist.t"), "{e}");
     // MINIMAL metadata, source has a 3-column `t`: mismatch error naming table, position and both lists.
     let stale = "CREATE TABLE `t` (`id` int(11) NOT NULL, `a` varchar(10), `c` datetime, PRIMARY KEY (`id`))";
-    let mut c = Converter::new(opts()).unwrap().with_source(Box::new(Source(Some(stale))));
+    let mut c = Converter::new(opts())
+        .unwrap()
+        .with_source(Box::new(Source(Some(stale))));
     let e = convert_file_from(&mut c, &data("ddl_history_minimal.000001"), start).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, ParseError::ColumnMismatch(_)), "{msg}");
-    assert!(msg.contains("hist.t") && msg.contains("ddl_history_minimal.000001:") && msg.contains(r#"["id", "a", "c"]"#) && msg.contains("4 columns"), "{msg}");
+    assert!(
+        msg.contains("hist.t")
+            && msg.contains("ddl_history_minimal.000001:")
+            && msg.contains(r#"["id", "a", "c"]"#)
+            && msg.contains("4 columns"),
+        "{msg}"
+    );
     // FULL metadata: the TABLE_MAP names are the truth even with the stale source.
     let start = insert_txn_start(&data("ddl_history_full.000001"), 1);
-    let mut c = Converter::new(opts()).unwrap().with_source(Box::new(Source(Some(stale))));
+    let mut c = Converter::new(opts())
+        .unwrap()
+        .with_source(Box::new(Source(Some(stale))));
     let got = inserts(&convert_file_from(&mut c, &data("ddl_history_full.000001"), start).unwrap());
     check(&got, &expected()[1..]);
 }

@@ -2,7 +2,7 @@
 //! filter's output must equal the real Java Canal's entries (recorded with the default filters)
 //! minus exactly the entries that filter removes, byte for byte.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use canal_parse::entries_json::convert_file_with;
 use canal_parse::{ConvertOptions, Converter};
@@ -32,7 +32,7 @@ struct Golden {
     is_ddl: Option<bool>,
 }
 
-fn golden(dir: &PathBuf) -> Vec<Golden> {
+fn golden(dir: &Path) -> Vec<Golden> {
     let data = std::fs::read(dir.join("entries.bin")).unwrap();
     let mut out = Vec::new();
     let mut i = 0;
@@ -43,7 +43,13 @@ fn golden(dir: &PathBuf) -> Vec<Golden> {
         let e = Entry::decode(&b[..]).unwrap();
         let h = e.header.clone().unwrap();
         let t = EntryType::try_from(e.entry_type.unwrap()).unwrap();
-        let is_ddl = if t == EntryType::Rowdata { RowChange::decode(e.store_value.clone().unwrap()).unwrap().is_ddl } else { None };
+        let is_ddl = if t == EntryType::Rowdata {
+            RowChange::decode(e.store_value.clone().unwrap())
+                .unwrap()
+                .is_ddl
+        } else {
+            None
+        };
         out.push(Golden {
             bytes: b,
             schema: h.schema_name.clone(),
@@ -55,7 +61,7 @@ fn golden(dir: &PathBuf) -> Vec<Golden> {
     out
 }
 
-fn ours(dir: &PathBuf, f: impl FnOnce(&mut ConvertOptions), sub: Option<&str>) -> Vec<Vec<u8>> {
+fn ours(dir: &Path, f: impl FnOnce(&mut ConvertOptions), sub: Option<&str>) -> Vec<Vec<u8>> {
     let mut o = ConvertOptions {
         filter_regex: r".*\..*".into(),
         black_regex: r"mysql\.slave_.*".into(),
@@ -67,15 +73,25 @@ fn ours(dir: &PathBuf, f: impl FnOnce(&mut ConvertOptions), sub: Option<&str>) -
     if let Some(s) = sub {
         c.set_filter(s).unwrap();
     }
-    convert_file_with(&mut c, &dir.join("binlog/mysql-bin.000001"), 328).unwrap().into_iter().map(|e| e.bytes.to_vec()).collect()
+    convert_file_with(&mut c, &dir.join("binlog/mysql-bin.000001"), 328)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.bytes.to_vec())
+        .collect()
 }
 
 fn expect(g: &[Golden], keep: impl Fn(&Golden) -> bool) -> Vec<Vec<u8>> {
-    g.iter().filter(|x| keep(x)).map(|x| x.bytes.clone()).collect()
+    g.iter()
+        .filter(|x| keep(x))
+        .map(|x| x.bytes.clone())
+        .collect()
 }
 
 fn is_row(x: &Golden) -> bool {
-    matches!(x.event_type, Some(EventType::Insert | EventType::Update | EventType::Delete)) && x.is_ddl == Some(false)
+    matches!(
+        x.event_type,
+        Some(EventType::Insert | EventType::Update | EventType::Delete)
+    ) && x.is_ddl == Some(false)
 }
 
 #[test]
@@ -83,29 +99,57 @@ fn filters_match_java_semantics() {
     let Some(dir) = workload() else { return };
     let g = golden(&dir);
     let all = ours(&dir, |_| {}, None);
-    assert_eq!(all, expect(&g, |_| true), "default filters reproduce the recording");
+    assert_eq!(
+        all,
+        expect(&g, |_| true),
+        "default filters reproduce the recording"
+    );
 
     // Black list on a schema: rows and DDL of ddl_db (incl. `CREATE DATABASE ddl_db` = "ddl_db.null") vanish.
-    let got = ours(&dir, |o| o.black_regex = r"mysql\.slave_.*,ddl_db\..*".into(), None);
+    let got = ours(
+        &dir,
+        |o| o.black_regex = r"mysql\.slave_.*,ddl_db\..*".into(),
+        None,
+    );
     assert_eq!(got, expect(&g, |x| x.schema.as_deref() != Some("ddl_db")));
     assert!(got.len() < all.len());
 
     // White list, and the same as a client subscribe filter replacing the instance filter.
-    let want = expect(&g, |x| matches!(x.schema.as_deref(), Some("") | Some("test")));
-    assert_eq!(ours(&dir, |o| o.filter_regex = r"test\..*".into(), None), want);
+    let want = expect(&g, |x| {
+        matches!(x.schema.as_deref(), Some("") | Some("test"))
+    });
+    assert_eq!(
+        ours(&dir, |o| o.filter_regex = r"test\..*".into(), None),
+        want
+    );
     assert_eq!(ours(&dir, |_| {}, Some(r"test\..*")), want);
     // Case-insensitive full match and top-level comma split with a comma inside a group.
-    assert_eq!(ours(&dir, |o| o.filter_regex = r"TEST\.T(Q|X{1,2}),nothing\.here".into(), None), want);
+    assert_eq!(
+        ours(
+            &dir,
+            |o| o.filter_regex = r"TEST\.T(Q|X{1,2}),nothing\.here".into(),
+            None
+        ),
+        want
+    );
 
     // filter.query.dml: ANNOTATE_ROWS QUERY entries gone.
     let got = ours(&dir, |o| o.filter_query_dml = true, None);
-    assert_eq!(got, expect(&g, |x| !(x.event_type == Some(EventType::Query) && x.is_ddl.is_none())));
+    assert_eq!(
+        got,
+        expect(&g, |x| !(x.event_type == Some(EventType::Query)
+            && x.is_ddl.is_none()))
+    );
     // filter.query.ddl: every DDL entry gone, rows still named by the replayed DDL.
     let got = ours(&dir, |o| o.filter_query_ddl = true, None);
     assert_eq!(got, expect(&g, |x| x.is_ddl != Some(true)));
     // filter.query.dcl: QUERY-typed DDL results (CREATE/DROP DATABASE) gone.
     let got = ours(&dir, |o| o.filter_query_dcl = true, None);
-    assert_eq!(got, expect(&g, |x| !(x.event_type == Some(EventType::Query) && x.is_ddl == Some(true))));
+    assert_eq!(
+        got,
+        expect(&g, |x| !(x.event_type == Some(EventType::Query)
+            && x.is_ddl == Some(true)))
+    );
     // filter.rows: rows events produce nothing.
     let got = ours(&dir, |o| o.filter_rows = true, None);
     assert_eq!(got, expect(&g, |x| !is_row(x)));
@@ -118,23 +162,66 @@ fn filters_match_java_semantics() {
             .filter_map(|b| {
                 let e = Entry::decode(&b[..]).unwrap();
                 let h = e.header.unwrap();
-                if h.table_name.as_deref() != Some(table) || h.event_type != Some(EventType::Insert as i32) {
+                if h.table_name.as_deref() != Some(table)
+                    || h.event_type != Some(EventType::Insert as i32)
+                {
                     return None;
                 }
                 let rc = RowChange::decode(e.store_value.unwrap()).unwrap();
-                Some(rc.row_datas[0].after_columns.iter().map(|c| (c.index.unwrap(), c.name.clone().unwrap())).collect())
+                Some(
+                    rc.row_datas[0]
+                        .after_columns
+                        .iter()
+                        .map(|c| (c.index.unwrap(), c.name.clone().unwrap()))
+                        .collect(),
+                )
             })
             .collect()
     };
-    let got = ours(&dir, |o| o.field_filter = Some("ddl_db.t1:ID/a".into()), None);
+    let got = ours(
+        &dir,
+        |o| o.field_filter = Some("ddl_db.t1:ID/a".into()),
+        None,
+    );
     let c = cols(&got, "t1");
     assert!(!c.is_empty());
     for row in &c {
         assert!(row.iter().all(|(_, n)| n == "id" || n == "a"), "{row:?}");
     }
-    assert!(c.iter().any(|r| r.iter().any(|(i, n)| n == "id" && *i == 1)), "index stays the table ordinal after ADD ... FIRST");
-    let got = ours(&dir, |o| o.field_black_filter = Some("test.tq:v".into()), None);
+    assert!(
+        c.iter()
+            .any(|r| r.iter().any(|(i, n)| n == "id" && *i == 1)),
+        "index stays the table ordinal after ADD ... FIRST"
+    );
+    let got = ours(
+        &dir,
+        |o| o.field_black_filter = Some("test.tq:v".into()),
+        None,
+    );
     for row in cols(&got, "tq") {
         assert!(row.iter().all(|(_, n)| n != "v") && !row.is_empty());
+    }
+}
+
+#[test]
+fn dml_type_filters() {
+    let Some(dir) = workload() else { return };
+    let g = golden(&dir);
+    for (t, set) in [
+        (
+            EventType::Insert,
+            (|o: &mut ConvertOptions| o.filter_dml_insert = true) as fn(&mut ConvertOptions),
+        ),
+        (EventType::Update, |o: &mut ConvertOptions| {
+            o.filter_dml_update = true
+        }),
+        (EventType::Delete, |o: &mut ConvertOptions| {
+            o.filter_dml_delete = true
+        }),
+    ] {
+        let got = ours(&dir, set, None);
+        let want = expect(&g, |x| !(is_row(x) && x.event_type == Some(t)));
+        assert!(want.len() < g.len(), "{t:?} present in the workload");
+        assert_eq!(got, want, "{t:?}");
     }
 }

@@ -22,7 +22,9 @@ fn shared_dir() -> Option<PathBuf> {
 }
 
 fn binlogs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -39,10 +41,19 @@ fn all_fixture_files_convert_without_panic() {
     let mut files = Vec::new();
     binlogs(&shared.join("fixtures/binlog"), &mut files);
     files.sort();
-    assert!(files.len() > 50, "expected the fixture corpus, found {}", files.len());
+    assert!(
+        files.len() > 50,
+        "expected the fixture corpus, found {}",
+        files.len()
+    );
     let (mut ok, mut err, mut entries) = (0, 0, 0);
     for f in &files {
-        let opts = ConvertOptions { filter_table_error: true, filter_query_ddl: false, timezone: Some("UTC".into()), ..Default::default() };
+        let opts = ConvertOptions {
+            filter_table_error: true,
+            filter_query_ddl: false,
+            timezone: Some("UTC".into()),
+            ..Default::default()
+        };
         match convert_file(f, opts, 0) {
             Ok(v) => {
                 ok += 1;
@@ -57,5 +68,8 @@ fn all_fixture_files_convert_without_panic() {
             }
         }
     }
-    eprintln!("fixtures: {ok} files converted ({entries} entries), {err} with errors, of {}", files.len());
+    eprintln!(
+        "fixtures: {ok} files converted ({entries} entries), {err} with errors, of {}",
+        files.len()
+    );
 }

@@ -19,6 +19,8 @@
 //!   full batch, then returns whatever exists.
 //! * The GET future may be dropped before it completes (client disconnected, idle timeout, server
 //!   shutdown): it must be cancel-safe, i.e. not register a batch unless it returns it.
+//! * [`CanalService::raw_entries`] (default `true`) picks the MESSAGES form per destination;
+//!   `Embedded` should return its destination's store raw flag.
 //! * Durations may be huge (`Get.timeout` is an i64 in any `TimeUnit`); saturate, never panic.
 
 use std::future::Future;
@@ -114,6 +116,14 @@ pub trait CanalService: Send + Sync + 'static {
 
     /// Ack `batch_id` (must be the oldest outstanding batch).
     fn ack(&self, client: &ClientIdentity, batch_id: i64) -> Result<(), ServiceError>;
+
+    /// Whether `destination` stores raw entries (`canal.instance.memory.rawEntry`, default true):
+    /// MESSAGES with data then carry no version field; otherwise they carry `version = 1`.
+    /// (Added by the server owner; the default keeps existing implementations compiling.)
+    fn raw_entries(&self, destination: &str) -> bool {
+        let _ = destination;
+        true
+    }
 
     /// Roll back everything outstanding (`None`) or one batch.
     fn rollback(&self, client: &ClientIdentity, batch_id: Option<i64>) -> Result<(), ServiceError>;

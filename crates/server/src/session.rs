@@ -465,9 +465,9 @@ impl<S: CanalService> Session<S> {
         if batch.id == -1 {
             return Ok(self.write_payload(&packet::messages_empty()).await?);
         }
-        let (chunks, _len) =
-            wire::messages_frame(batch.id, &batch.entries, self.settings.config.raw_entry)
-                .map_err(|e| Fail::End(End::Closed(e.to_string())))?;
+        let raw = self.service.raw_entries(&ident.destination);
+        let (chunks, _len) = wire::messages_frame(batch.id, &batch.entries, raw)
+            .map_err(|e| Fail::End(End::Closed(e.to_string())))?;
         wire::write_all_chunks(&mut self.stream, &chunks)
             .await
             .map_err(|e| Fail::End(End::Io(e)))?;

@@ -250,10 +250,30 @@ fn rewrite_token(frame: &[u8], golden_seed: &[u8], our_seed: &[u8]) -> Vec<u8> {
     panic!("token {pw} is not the scramble of a known password");
 }
 
+/// How a test feeds entries into the service under test.
+#[derive(Clone)]
+enum Feeder {
+    Mem(std::sync::Arc<MemService>),
+    Store(std::sync::Arc<canal_store::EventStore>),
+}
+
+impl Feeder {
+    async fn put(&self, e: Bytes) {
+        match self {
+            Feeder::Mem(m) => m.put("example", [e]),
+            Feeder::Store(s) => {
+                let ev =
+                    canal_store::Event::from_bytes(Default::default(), e, true).expect("entry");
+                s.put(vec![ev]).await.expect("store put");
+            }
+        }
+    }
+}
+
 async fn replay(
     dir: &Path,
     file: &str,
-    service: &MemService,
+    service: &Feeder,
     addr: std::net::SocketAddr,
     max_frame: usize,
     seen: &mut HashSet<Bytes>,
@@ -283,7 +303,7 @@ async fn replay(
                 if let Some((_, entries)) = feeds.iter().find(|(at, _)| *at == i) {
                     // Feed one entry at a time, as the parser/sink would.
                     for e in entries {
-                        service.put("example", [e.clone()]);
+                        service.put(e.clone()).await;
                         tokio::time::sleep(Duration::from_millis(2)).await;
                     }
                 }
@@ -387,13 +407,67 @@ async fn golden_wire_noauth_sessions() {
     let max_frame = config.max_frame;
     let server = common::start(service.clone(), config).await;
     let mut seen = HashSet::new();
+    let feeder = Feeder::Mem(service);
     // Recorded in this order against one server: preauth relies on the state session leaves.
-    for file in [
-        "noauth-session.frames",
-        "noauth-preauth.frames",
-        "noauth-oversize.frames",
-    ] {
-        replay(&dir, file, &service, server.addr, max_frame, &mut seen).await;
+    for file in NOAUTH_FILES {
+        replay(&dir, file, &feeder, server.addr, max_frame, &mut seen).await;
+    }
+    server.shutdown().await;
+}
+
+const NOAUTH_FILES: [&str; 3] = [
+    "noauth-session.frames",
+    "noauth-preauth.frames",
+    "noauth-oversize.frames",
+];
+
+/// The real `embedded::Embedded` over a MEMSIZE store and a memory meta manager.
+fn embedded() -> (std::sync::Arc<canal_server::embedded::Embedded>, Feeder) {
+    use canal_server::embedded::{Destination, Embedded};
+    let store = std::sync::Arc::new(
+        canal_store::EventStore::new(canal_store::StoreConfig::default()).expect("store"),
+    );
+    let meta: std::sync::Arc<dyn canal_meta::MetaManager> =
+        std::sync::Arc::new(canal_meta::MemoryMetaManager::new());
+    let e = std::sync::Arc::new(Embedded::new());
+    e.register(Destination::new("example", store.clone(), meta));
+    (e, Feeder::Store(store))
+}
+
+#[tokio::test]
+async fn golden_wire_noauth_sessions_embedded() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let dir = shared.join("golden/wire");
+    let (service, feeder) = embedded();
+    let config = ServerConfig::default();
+    let max_frame = config.max_frame;
+    let server = common::start(service, config).await;
+    let mut seen = HashSet::new();
+    for file in NOAUTH_FILES {
+        replay(&dir, file, &feeder, server.addr, max_frame, &mut seen).await;
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn golden_wire_auth_sessions_embedded() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let dir = shared.join("golden/wire");
+    let (service, feeder) = embedded();
+    let config = ServerConfig {
+        user: "canal".into(),
+        passwd: "E3619321C1A937C46A0D8BD1DAC39F93B27D4458".into(),
+        ..ServerConfig::default()
+    };
+    let max_frame = config.max_frame;
+    let server = common::start(service, config).await;
+    let mut seen = HashSet::new();
+    for file in ["auth.frames", "auth-timeouts.frames"] {
+        replay(&dir, file, &feeder, server.addr, max_frame, &mut seen).await;
     }
     server.shutdown().await;
 }
@@ -413,8 +487,9 @@ async fn golden_wire_auth_sessions() {
     let max_frame = config.max_frame;
     let server = common::start(service.clone(), config).await;
     let mut seen = HashSet::new();
+    let feeder = Feeder::Mem(service);
     for file in ["auth.frames", "auth-timeouts.frames"] {
-        replay(&dir, file, &service, server.addr, max_frame, &mut seen).await;
+        replay(&dir, file, &feeder, server.addr, max_frame, &mut seen).await;
     }
     server.shutdown().await;
 }

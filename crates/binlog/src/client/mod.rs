@@ -26,6 +26,28 @@
 //! * [`position`]: `show master status` & co, pre-flight checks, [`find_by_timestamp`].
 //! * [`reconnect`]: [`ReplicaClient`] — backoff and resume from the committed boundary.
 //! * [`error`]: [`ClientError`] with transient/definite classification.
+//!
+//! ```no_run
+//! use canal_binlog::client::{ConnectOptions, ReplicaClient, ReplicaOptions, StartPosition, StreamItem};
+//! use canal_binlog::event::types;
+//!
+//! # async fn run() -> Result<(), canal_binlog::client::ClientError> {
+//! let conn = ConnectOptions::from_addr("127.0.0.1:3306", "canal", "canal")?;
+//! let start = StartPosition::FilePos { file: "mysql-bin.000001".into(), pos: 4 };
+//! let mut client = ReplicaClient::new(conn, ReplicaOptions::default(), start);
+//! loop {
+//!     match client.next().await? {
+//!         StreamItem::Event(ev) => {
+//!             // ev.data: raw event for the decoder; ev.file / ev.offset / ev.next_offset: where.
+//!             if ev.event_type() == types::XID {
+//!                 client.commit(ev.next_position()); // resume here after a reconnect
+//!             }
+//!         }
+//!         StreamItem::Reconnected { .. } => { /* drop any half-read transaction */ }
+//!     }
+//! }
+//! # }
+//! ```
 
 #![warn(missing_docs)]
 
@@ -44,6 +66,7 @@ pub use position::{
 };
 pub use reconnect::{Backoff, ReplicaClient, StreamItem};
 pub use replica::{
-    canal_slave_id, start_dump, BinlogEvent, BinlogStream, ReplicaOptions, StartPosition,
+    canal_slave_id, setup_session, start_dump, BinlogEvent, BinlogStream, ReplicaOptions,
+    SessionInfo, StartPosition,
 };
 pub use tls::{SslMode, TlsOptions};

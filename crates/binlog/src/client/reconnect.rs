@@ -121,6 +121,8 @@ impl ReplicaClient {
 
     /// The next event, reconnecting as needed. Definite errors (and transient ones after
     /// `max_attempts` failures) are returned; the client can be called again afterwards.
+    /// Not cancel-safe (a dropped call may leave the dump mid-packet): do not race it against
+    /// other futures; stop with [`Self::close`] instead.
     pub async fn next(&mut self) -> Result<StreamItem, ClientError> {
         let mut attempts = 0u32;
         loop {

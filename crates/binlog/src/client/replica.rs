@@ -135,7 +135,10 @@ impl BinlogEvent {
     /// Where a dump resumes right after this event (commit this after a transaction's XID or
     /// COMMIT to resume at that boundary).
     pub fn next_position(&self) -> StartPosition {
-        StartPosition::FilePos { file: self.file.to_string(), pos: self.next_offset }
+        StartPosition::FilePos {
+            file: self.file.to_string(),
+            pos: self.next_offset,
+        }
     }
 
     /// True for HEARTBEAT / HEARTBEAT_V2.
@@ -186,6 +189,17 @@ fn parse_mysql_gtid(body: &[u8]) -> Option<String> {
     Some(format!("{}:{gno}", crate::event::uuid_string(&sid)))
 }
 
+/// MySQL 8.3+ GTID_TAGGED event → `uuid:tag:gno`, through the decoder (its body is a
+/// self-describing serialization that the decoder already reads; no FORMAT_DESCRIPTION needed).
+fn tagged_gtid(event: &[u8], checksum: bool) -> Option<String> {
+    let mut decoder = crate::decoder::EventDecoder::new();
+    decoder.set_checksum(checksum);
+    match decoder.decode(0, event).ok()?.body {
+        crate::event::EventBody::Gtid(g) => Some(g.to_gtid_string()),
+        _ => None,
+    }
+}
+
 /// MariaDB GTID event body → `domain-server-seq`.
 fn parse_maria_gtid(body: &[u8], server_id: u32) -> Option<String> {
     let seq = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
@@ -205,17 +219,44 @@ pub(crate) fn parse_query_sql(body: &[u8]) -> Option<&[u8]> {
     body.get(start..)
 }
 
-/// Parses a MySQL GTID set text (`uuid:1-5:7,uuid2:1-3`, tags allowed) for COM_BINLOG_DUMP_GTID.
+/// Parses a MySQL GTID set text for COM_BINLOG_DUMP_GTID: `uuid:1-5:7,uuid2:1-3`, including
+/// MySQL 8.4+ tags (`uuid:1-120:tag_a:1-2:tag_b:5`: untagged intervals, then one group per tag).
 pub fn parse_mysql_gtid_set(set: &str) -> Result<Vec<Sid<'static>>, ClientError> {
-    set.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<Sid<'static>>().map_err(|e| {
-                ClientError::InvalidArgument(format!("bad GTID set element {s:?}: {e}"))
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for element in set.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad = |e: &dyn std::fmt::Display| {
+            ClientError::InvalidArgument(format!("bad GTID set element {element:?}: {e}"))
+        };
+        let before = out.len();
+        let mut parts = element.split(':');
+        let uuid = parts.next().unwrap_or_default();
+        // (tag, intervals) groups in order; the untagged group comes first.
+        let mut groups: Vec<(Option<&str>, Vec<&str>)> = vec![(None, Vec::new())];
+        for part in parts {
+            let is_tag = part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+            match groups.last_mut() {
+                Some(g) if !is_tag => g.1.push(part),
+                _ => groups.push((Some(part), Vec::new())),
+            }
+        }
+        for (tag, intervals) in groups {
+            if intervals.is_empty() {
+                if tag.is_some() {
+                    return Err(bad(&"a tag without intervals"));
+                }
+                continue;
+            }
+            let text = match tag {
+                Some(t) => format!("{uuid}:{t}:{}", intervals.join(":")),
+                None => format!("{uuid}:{}", intervals.join(":")),
+            };
+            out.push(text.parse::<Sid<'static>>().map_err(|e| bad(&e))?);
+        }
+        if out.len() == before {
+            return Err(bad(&"no intervals"));
+        }
+    }
+    Ok(out)
 }
 
 /// Checks a MariaDB GTID position (`d-s-n[,d-s-n…]`).
@@ -236,11 +277,11 @@ fn check_maria_gtid(set: &str) -> Result<(), ClientError> {
 
 /// Runs Canal's dump session set-up (compat §5.3: the two `SHOW STATUS LIKE 'Ssl_%'` of every
 /// connect, then step 3 in Canal's order). Failing SET statements are logged and ignored, as
-/// Canal does. Returns true when events carry a CRC32 checksum.
+/// Canal does.
 pub async fn setup_session(
     conn: &mut Connection,
     opts: &ReplicaOptions,
-) -> Result<bool, ClientError> {
+) -> Result<SessionInfo, ClientError> {
     // Canal asks these after every connect (it only logs them).
     for sql in [
         "SHOW STATUS LIKE 'Ssl_version'",
@@ -283,12 +324,29 @@ pub async fn setup_session(
         Err(ClientError::Server { .. }) => String::new(), // servers before 5.6.1
         Err(e) => return Err(e),
     };
-    if let Err(e) = conn.query("select @@version_comment").await {
-        if !matches!(e, ClientError::Server { .. }) {
-            return Err(e);
-        }
-    }
-    Ok(checksum.eq_ignore_ascii_case("CRC32"))
+    let version_comment = match conn.query("select @@version_comment").await {
+        Ok(r) => r
+            .rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .unwrap_or_default(),
+        Err(ClientError::Server { .. }) => String::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(SessionInfo {
+        checksum: checksum.eq_ignore_ascii_case("CRC32"),
+        version_comment,
+    })
+}
+
+/// What the session set-up learned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// `@@global.binlog_checksum` is CRC32: events end with a 4-byte checksum.
+    pub checksum: bool,
+    /// `@@version_comment` (Canal switches to Percona's QUERY event variant when it contains
+    /// "Percona").
+    pub version_comment: String,
 }
 
 fn register_slave_packet(conn: &Connection, opts: &ReplicaOptions) -> Vec<u8> {
@@ -352,7 +410,8 @@ pub async fn start_dump(
     opts: &ReplicaOptions,
     start: &StartPosition,
 ) -> Result<BinlogStream, ClientError> {
-    let checksum = setup_session(&mut conn, opts).await?;
+    let session = setup_session(&mut conn, opts).await?;
+    let checksum = session.checksum;
     let flavor = conn.server_info().flavor;
     let mut cmd = Vec::new();
     let (file, pos) = match start {
@@ -408,6 +467,7 @@ pub async fn start_dump(
         server_id: opts.server_id,
         gtid: None,
         read_timeout: opts.read_timeout,
+        version_comment: session.version_comment,
     })
 }
 
@@ -421,9 +481,20 @@ pub struct BinlogStream {
     server_id: u32,
     gtid: Option<Arc<str>>,
     read_timeout: Duration,
+    version_comment: String,
 }
 
 impl BinlogStream {
+    /// The source's `@@version_comment`.
+    pub fn version_comment(&self) -> &str {
+        &self.version_comment
+    }
+
+    /// True for Percona Server (`@@version_comment` contains "Percona", Canal's test).
+    pub fn is_percona(&self) -> bool {
+        self.version_comment.contains("Percona")
+    }
+
     /// The current position: file and the offset where the next event starts.
     pub fn position(&self) -> (Arc<str>, u64) {
         (self.file.clone(), self.pos)
@@ -530,7 +601,11 @@ impl BinlogStream {
                     types::GTID => {
                         self.gtid = parse_mysql_gtid(body).map(|s| Arc::from(s.as_str()));
                     }
-                    types::ANONYMOUS_GTID | types::GTID_TAGGED => self.gtid = None,
+                    types::GTID_TAGGED => {
+                        self.gtid =
+                            tagged_gtid(&data, self.checksum).map(|s| Arc::from(s.as_str()));
+                    }
+                    types::ANONYMOUS_GTID => self.gtid = None,
                     types::MARIA_GTID => {
                         self.gtid =
                             parse_maria_gtid(body, header.server_id).map(|s| Arc::from(s.as_str()));
@@ -600,6 +675,33 @@ mod tests {
             (1, 6)
         );
         assert!(parse_mysql_gtid_set("nonsense").is_err());
+        // MySQL 8.4+ tagged groups after the untagged intervals of the same UUID.
+        let u = "5b4795e3-e575-11f1-94dd-02fc00000001";
+        let sids = parse_mysql_gtid_set(&format!("{u}:1-120:canal_tag:1-2:other:5")).unwrap();
+        assert_eq!(sids.len(), 3);
+        assert!(sids[0].tag().is_none());
+        assert_eq!(
+            (sids[0].intervals()[0].start(), sids[0].intervals()[0].end()),
+            (1, 121)
+        );
+        assert_eq!(
+            sids[1].tag().map(|t| t.to_string()).as_deref(),
+            Some("canal_tag")
+        );
+        assert_eq!(
+            (sids[1].intervals()[0].start(), sids[1].intervals()[0].end()),
+            (1, 3)
+        );
+        assert_eq!(
+            sids[2].tag().map(|t| t.to_string()).as_deref(),
+            Some("other")
+        );
+        // Only tagged transactions for a UUID.
+        let sids = parse_mysql_gtid_set(&format!("{u}:t:1-2")).unwrap();
+        assert_eq!(sids.len(), 1);
+        assert!(parse_mysql_gtid_set(&format!("{u}:t")).is_err());
+        assert!(parse_mysql_gtid_set(u).is_err());
+        assert!(parse_mysql_gtid_set(&format!("{u}:1-3,{u}")).is_err());
         assert!(parse_mysql_gtid_set("").unwrap().is_empty());
         assert!(check_maria_gtid("0-1-5,1-1-7").is_ok());
         assert!(check_maria_gtid("0-1").is_err());

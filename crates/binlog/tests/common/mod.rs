@@ -13,9 +13,15 @@ pub fn shared_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("shared fixtures not found at {} (set CANAL_SHARED_DIR)", dir.display());
+        panic!(
+            "shared fixtures not found at {} (set CANAL_SHARED_DIR)",
+            dir.display()
+        );
     }
-    eprintln!("note: shared fixtures not found at {}; skipping", dir.display());
+    eprintln!(
+        "note: shared fixtures not found at {}; skipping",
+        dir.display()
+    );
     None
 }
 
