@@ -14,7 +14,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${CANAL_VENV:-$REPO/.venv}
 REQ=$REPO/tests/python/requirements.txt
 
-canal_apt_install mariadb-server mariadb-client zookeeper libslf4j-java socat debootstrap \
+canal_apt_install mariadb-server mariadb-client zookeeper libslf4j-java socat debootstrap shellcheck bc \
     python3 python3-venv build-essential pkg-config ca-certificates curl
 
 # Prefer the system interpreter (python3-venv installed above); fall back to whatever python3 is on PATH.

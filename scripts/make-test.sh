@@ -2,14 +2,15 @@
 # Everything `make test` does, in order (see README.md):
 #   1. install test needs (apt packages, .venv with canal-python) and the Rust toolchain;
 #   2. cargo fmt --check;
-#   3. start the sandboxes: MariaDB 10.11 (:3307, default options), ZooKeeper standalone (:2181),
-#      MySQL 9.7 chroot (:3308; built in the background on first use while Rust compiles);
+#   3. start the sandboxes: MariaDB 10.11 (:3307, default options), ZooKeeper standalone (:2181)
+#      and 3-node ensemble (:2191-2193), MySQL 9.7 chroot (:3308; built in the background on
+#      first use while Rust compiles);
 #   4. cargo clippy -D warnings, cargo test --workspace (sandbox addresses in CANAL_TEST_*);
 #   5. Python tests (pytest tests/python) and the sandbox script test (tests/sandbox.sh);
 #   6. short fuzzing (scripts/fuzz.sh, FUZZ_SECONDS each, default 30; FUZZ_SECONDS=0 skips).
 # The sandboxes are stopped at the end, also on failure. Every step's wall time is printed.
-# Development aid: CANAL_TEST_SKIP="fmt clippy" skips steps by name (fmt, clippy, cargo-test,
-# python, sandbox, fuzz); ports/dirs of the sandboxes follow the scripts' variables.
+# Development aid: CANAL_TEST_SKIP="fmt clippy" skips steps by name (shellcheck, fmt, clippy,
+# cargo-test, python, sandbox, fuzz); ports/dirs of the sandboxes follow the scripts' variables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -30,7 +31,7 @@ cleanup() {
     step "stopping sandboxes"
     [ -n "$MYSQL9_PID" ] && wait "$MYSQL9_PID" 2>/dev/null || true
     "$S/stop-mariadb.sh" || true
-    "$S/stop-zk.sh" || true
+    "$S/stop-zk.sh" --all || true
     "$S/stop-mysql9.sh" || true
     if [ $rc = 0 ]; then step "make test: PASSED"; else step "make test: FAILED (exit $rc)"; fi
     exit $rc
@@ -47,14 +48,20 @@ step "MySQL 9.7 chroot (background; log $LOGDIR/start-mysql9.log)"
 "$S/start-mysql9.sh" >"$LOGDIR/mysql9.env" 2>"$LOGDIR/start-mysql9.log" &
 MYSQL9_PID=$!
 
+step "shellcheck scripts/ tests/ .ci/"
+skip shellcheck || shellcheck -x -S warning "$S"/*.sh "$REPO"/tests/*.sh "$REPO"/.ci/run
+
 step "cargo fmt --check"
 skip fmt || cargo fmt --all -- --check
 
-step "start MariaDB and ZooKeeper"
+step "start MariaDB and ZooKeeper (standalone + ensemble)"
 unset MARIADB_EXTRA_OPTS
 eval "$("$S/start-mariadb.sh")"
 eval "$("$S/start-zk.sh")"
-export CANAL_TEST_MARIADB CANAL_TEST_MARIADB_SOCKET CANAL_TEST_ZK
+eval "$("$S/start-zk.sh" --ensemble)"
+# CANAL_ZK_DIR / CANAL_ZK_ENSEMBLE_BASE let tests find node pid files and restart killed nodes.
+export CANAL_ZK_DIR=${CANAL_ZK_DIR:-/tmp/canal-zk} CANAL_ZK_ENSEMBLE_BASE=${CANAL_ZK_ENSEMBLE_BASE:-2190}
+export CANAL_TEST_MARIADB CANAL_TEST_MARIADB_SOCKET CANAL_TEST_ZK CANAL_TEST_ZK_ENSEMBLE
 
 step "cargo clippy --workspace --all-targets -D warnings"
 skip clippy || cargo clippy --workspace --all-targets -- -D warnings
@@ -71,7 +78,7 @@ if ! wait "$MYSQL9_PID"; then
 fi
 MYSQL9_PID=
 eval "$(cat "$LOGDIR/mysql9.env")"
-export CANAL_TEST_MYSQL9 CANAL_TEST_MYSQL9_SOCKET
+export CANAL_TEST_MYSQL9 CANAL_TEST_MYSQL9_SOCKET CANAL_TEST_MYSQL9_DATADIR
 grep -h '^\[start-mysql9\] ready' "$LOGDIR/start-mysql9.log" || true
 
 step "cargo test --workspace"

@@ -71,6 +71,7 @@ build_chroot() {
 
 [ -f "$ROOT/.canal-ready" ] || build_chroot
 
+# shellcheck disable=SC2120 # used with stdin only
 cli() { chroot "$ROOT" mysql --no-defaults --socket="$SOCK_IN" -uroot "$@"; }
 ping_ok() { chroot "$ROOT" mysqladmin --no-defaults --socket="$SOCK_IN" -uroot ping >/dev/null 2>&1; }
 

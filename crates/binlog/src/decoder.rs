@@ -31,6 +31,29 @@ pub enum Flavor {
     MariaDb,
 }
 
+/// Hasher for table ids (small integers chosen by the server, not by an attacker who could
+/// profit from collisions; the map is also bounded): one multiply instead of SipHash.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ self.0)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+type TableCache = HashMap<u64, CachedTable, std::hash::BuildHasherDefault<IdHasher>>;
+
 #[derive(Debug)]
 struct CachedTable {
     raw: Vec<u8>,
@@ -44,7 +67,7 @@ pub struct EventDecoder {
     checksum: bool,
     verify_checksum: bool,
     flavor: Flavor,
-    tables: HashMap<u64, CachedTable>,
+    tables: TableCache,
     warned: HashSet<u8>,
     max_uncompressed: usize,
 }
@@ -117,7 +140,7 @@ impl EventDecoder {
             checksum: false,
             verify_checksum: true,
             flavor: Flavor::MySql,
-            tables: HashMap::new(),
+            tables: TableCache::default(),
             warned: HashSet::new(),
             max_uncompressed: DEFAULT_MAX_UNCOMPRESSED,
         }
@@ -971,5 +994,33 @@ impl<'p> Iterator for PayloadEvents<'_, 'p> {
         })();
         self.failed = r.is_err();
         Some(r)
+    }
+}
+
+impl std::fmt::Debug for IdHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdHasher")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_stay_reasonable() {
+        // Events are returned by value on the hot path.
+        assert!(
+            std::mem::size_of::<Event<'_>>() <= 256,
+            "{}",
+            std::mem::size_of::<Event<'_>>()
+        );
+    }
+
+    #[test]
+    fn server_versions() {
+        assert_eq!(parse_server_version("10.11.6-MariaDB-log"), (10, 11, 6));
+        assert_eq!(parse_server_version("5.6.4-m7-debug-log"), (5, 6, 4));
+        assert_eq!(parse_server_version("8.0.40"), (8, 0, 40));
     }
 }

@@ -83,6 +83,37 @@ impl BinlogFile {
         RawEvents::new(&self.data[self.first..], self.base + self.first as u64)
     }
 
+    /// Decodes events starting at file offset `offset` (an event boundary, e.g. a saved
+    /// position): the file's first event (its FORMAT_DESCRIPTION, at offset 4) is decoded first
+    /// so checksums and post-header lengths are known, then framing resumes at `offset`.
+    /// Only for whole files (magic at offset 0).
+    pub fn events_from(&self, offset: u64) -> Result<Events<'_>, DecodeError> {
+        let mut decoder = EventDecoder::new();
+        if self.base != 0 || self.first != 4 {
+            return Err(DecodeError::invalid(
+                offset,
+                "events_from needs a whole binlog file",
+            ));
+        }
+        if let Some(first) = self.raw_events().next() {
+            let first = first?;
+            decoder.decode(first.offset, first.bytes)?;
+        }
+        let start = usize::try_from(offset)
+            .ok()
+            .filter(|&o| o >= 4 && o <= self.data.len());
+        let Some(start) = start else {
+            return Err(DecodeError::invalid(
+                offset,
+                format!("start offset beyond the file ({} bytes)", self.data.len()),
+            ));
+        };
+        Ok(Events {
+            raw: RawEvents::new(&self.data[start..], offset),
+            decoder,
+        })
+    }
+
     /// Frames and decodes all events with a fresh [`EventDecoder`].
     pub fn events(&self) -> Events<'_> {
         Events {

@@ -213,3 +213,31 @@ fn bad_magic_is_rejected() {
         .unwrap_err();
     assert_eq!(e.kind, DecodeErrorKind::BadMagic);
 }
+
+#[test]
+fn decoding_from_a_saved_position_matches_a_full_decode() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    // start-position.txt of this golden workload: Canal started at mysql-bin.000001:158.
+    let p = shared.join("golden/mysql-9.7/types-mixed/binlog/mysql-bin.000001");
+    let f = BinlogFile::open(&p).unwrap().unwrap();
+    let full: Vec<(u64, u8)> = f
+        .events()
+        .map(|e| e.unwrap())
+        .map(|e| (e.offset, e.header.event_type))
+        .filter(|e| e.0 >= 158)
+        .collect();
+    let from: Vec<(u64, u8)> = f
+        .events_from(158)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.offset, e.header.event_type))
+        .collect();
+    assert_eq!(full, from);
+    assert!(f.events_from(f.len() as u64 + 1).is_err());
+    // A slice of the file starting at an offset frames with absolute offsets.
+    let tail = BinlogFile::from_bytes_at(f.bytes()[158..].to_vec(), 158).unwrap();
+    let offs: Vec<u64> = tail.raw_events().map(|r| r.unwrap().offset).collect();
+    assert_eq!(offs, full.iter().map(|e| e.0).collect::<Vec<_>>());
+}

@@ -573,7 +573,9 @@ fn mysql97_compressed_transactions() {
 
 #[test]
 fn mysql97_table_map_full_optional_metadata() {
-    let Some(p) = golden("mysql-9.7/types-mixed") else { return };
+    let Some(p) = golden("mysql-9.7/types-mixed") else {
+        return;
+    };
     let f = BinlogFile::open(&p).unwrap().unwrap();
     let mut dec = EventDecoder::new();
     let mut maps = std::collections::BTreeMap::new();
@@ -586,24 +588,78 @@ fn mysql97_table_map_full_optional_metadata() {
     use canal_binlog::tablemap::coltype::*;
     // CREATE TABLE ints (id INT PRIMARY KEY, ti TINYINT, tiu TINYINT UNSIGNED, ..., b BOOL)
     let ints = &maps["ints"];
-    let names: Vec<&str> = ints.meta.column_names.as_ref().unwrap().iter().map(|s| s.as_str()).collect();
-    assert_eq!(names, ["id", "ti", "tiu", "si", "siu", "mi", "miu", "i", "iu", "bi", "biu", "b"]);
-    let u: Vec<bool> = ints.meta.unsigned.as_ref().unwrap().iter().map(|x| x.unwrap()).collect();
-    assert_eq!(u, [false, false, true, false, true, false, true, false, true, false, true, false]);
+    let names: Vec<&str> = ints
+        .meta
+        .column_names
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["id", "ti", "tiu", "si", "siu", "mi", "miu", "i", "iu", "bi", "biu", "b"]
+    );
+    let u: Vec<bool> = ints
+        .meta
+        .unsigned
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|x| x.unwrap())
+        .collect();
+    assert_eq!(
+        u,
+        [false, false, true, false, true, false, true, false, true, false, true, false]
+    );
     assert_eq!(ints.meta.primary_key.as_deref(), Some(&[0u16][..]));
     let types: Vec<u8> = ints.columns.iter().map(|c| c.real_type).collect();
-    assert_eq!(types, [LONG, TINY, TINY, SHORT, SHORT, INT24, INT24, LONG, LONG, LONGLONG, LONGLONG, TINY]);
+    assert_eq!(
+        types,
+        [LONG, TINY, TINY, SHORT, SHORT, INT24, INT24, LONG, LONG, LONGLONG, LONGLONG, TINY]
+    );
     assert!(!ints.columns[0].nullable && ints.columns[1].nullable);
     // decs: DECIMAL(p,s) metadata, BIT(1/17/64) widths, FLOAT/DOUBLE pack lengths.
     let decs = &maps["decs"];
     let meta: Vec<u16> = decs.columns.iter().map(|c| c.meta).collect();
-    assert_eq!(meta, [0, 10 << 8, 10 << 8 | 2, 12 << 8 | 9, 20 << 8 | 10, 30 << 8 | 18, 65 << 8 | 30, 4, 8, 1, 17, 64]);
+    assert_eq!(
+        meta,
+        [
+            0,
+            10 << 8,
+            10 << 8 | 2,
+            12 << 8 | 9,
+            20 << 8 | 10,
+            30 << 8 | 18,
+            65 << 8 | 30,
+            4,
+            8,
+            1,
+            17,
+            64
+        ]
+    );
     // temps: TIME/TIME(2)/TIME(6), DATETIME/DATETIME(6), TIMESTAMP/TIMESTAMP(3) fsp.
     let temps = &maps["temps"];
-    let tm: Vec<(u8, u16)> = temps.columns.iter().map(|c| (c.real_type, c.meta)).collect();
+    let tm: Vec<(u8, u16)> = temps
+        .columns
+        .iter()
+        .map(|c| (c.real_type, c.meta))
+        .collect();
     assert_eq!(
         tm,
-        [(LONG, 0), (DATE, 0), (TIME2, 0), (TIME2, 2), (TIME2, 6), (DATETIME2, 0), (DATETIME2, 6), (TIMESTAMP2, 0), (TIMESTAMP2, 3), (YEAR, 0)]
+        [
+            (LONG, 0),
+            (DATE, 0),
+            (TIME2, 0),
+            (TIME2, 2),
+            (TIME2, 6),
+            (DATETIME2, 0),
+            (DATETIME2, 6),
+            (TIMESTAMP2, 0),
+            (TIMESTAMP2, 3),
+            (YEAR, 0)
+        ]
     );
     // strs: ENUM/SET resolved from STRING, their member lists, charsets, geometry types.
     let strs = &maps["strs"];
@@ -611,14 +667,32 @@ fn mysql97_table_map_full_optional_metadata() {
     assert_eq!(strs.columns[8].binlog_type, STRING);
     assert_eq!(strs.columns[9].real_type, SET);
     let enums = strs.meta.enum_values.as_ref().unwrap();
-    assert_eq!(enums, &vec![vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]]);
+    assert_eq!(
+        enums,
+        &vec![vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]]
+    );
     let sets = strs.meta.set_values.as_ref().unwrap();
-    assert_eq!(sets, &vec![vec![b"x".to_vec(), b"y".to_vec(), b"z".to_vec()]]);
+    assert_eq!(
+        sets,
+        &vec![vec![b"x".to_vec(), b"y".to_vec(), b"z".to_vec()]]
+    );
     // VARCHAR(64) utf8mb4 = 256 bytes; CHAR(10) utf8mb4 = 40; VARCHAR(20) latin1 = 20; BINARY(8).
-    assert_eq!((strs.columns[1].real_type, strs.columns[1].meta), (VARCHAR, 256));
-    assert_eq!((strs.columns[2].real_type, strs.columns[2].meta), (STRING, 40));
-    assert_eq!((strs.columns[3].real_type, strs.columns[3].meta), (VARCHAR, 20));
-    assert_eq!((strs.columns[4].real_type, strs.columns[4].meta), (STRING, 8));
+    assert_eq!(
+        (strs.columns[1].real_type, strs.columns[1].meta),
+        (VARCHAR, 256)
+    );
+    assert_eq!(
+        (strs.columns[2].real_type, strs.columns[2].meta),
+        (STRING, 40)
+    );
+    assert_eq!(
+        (strs.columns[3].real_type, strs.columns[3].meta),
+        (VARCHAR, 20)
+    );
+    assert_eq!(
+        (strs.columns[4].real_type, strs.columns[4].meta),
+        (STRING, 8)
+    );
     let cs = strs.meta.column_charsets.as_ref().unwrap();
     assert_eq!(cs[3], Some(8), "latin1_swedish_ci");
     assert_eq!(cs[4], Some(63), "binary");
@@ -630,23 +704,47 @@ fn mysql97_table_map_full_optional_metadata() {
 
 #[test]
 fn dump_json_lines_for_a_golden_file_and_a_truncated_one() {
-    let Some(p) = golden("mysql-9.7/compressed") else { return };
+    let Some(p) = golden("mysql-9.7/compressed") else {
+        return;
+    };
     let mut out = Vec::new();
     canal_binlog::dump::dump_file_json(&p, &mut out).unwrap();
-    let lines: Vec<serde_json::Value> = std::str::from_utf8(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = std::str::from_utf8(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines[0]["type"], "FORMAT_DESCRIPTION");
     assert_eq!(lines[0]["pos"], "mysql-bin.000001:4");
-    let payload = lines.iter().position(|l| l["type"] == "TRANSACTION_PAYLOAD").unwrap();
+    let payload = lines
+        .iter()
+        .position(|l| l["type"] == "TRANSACTION_PAYLOAD")
+        .unwrap();
     let pos = lines[payload]["pos"].clone();
     assert_eq!(lines[payload + 1]["inner"], true);
     assert_eq!(lines[payload + 1]["pos"], pos);
-    let rows: usize = lines.iter().filter_map(|l| l["rows"].as_array()).map(|r| r.len()).sum();
+    let rows: usize = lines
+        .iter()
+        .filter_map(|l| l["rows"].as_array())
+        .map(|r| r.len())
+        .sum();
     assert!(rows >= 651, "{rows}");
-    let Some(shared) = common::shared_dir() else { return };
-    let trunc = shared.join("fixtures/binlog/rust_mysql_common/binlog_truncated_prev_gtid_event.000001");
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let trunc =
+        shared.join("fixtures/binlog/rust_mysql_common/binlog_truncated_prev_gtid_event.000001");
     let mut out = Vec::new();
     let e = canal_binlog::dump::dump_file_json(&trunc, &mut out).unwrap_err();
     assert_eq!(e.offset(), Some(120));
-    assert!(e.to_string().contains("binlog_truncated_prev_gtid_event.000001: at offset 120"), "{e}");
-    assert_eq!(std::str::from_utf8(&out).unwrap().lines().count(), 1, "the FORMAT_DESCRIPTION line came first");
+    assert!(
+        e.to_string()
+            .contains("binlog_truncated_prev_gtid_event.000001: at offset 120"),
+        "{e}"
+    );
+    assert_eq!(
+        std::str::from_utf8(&out).unwrap().lines().count(),
+        1,
+        "the FORMAT_DESCRIPTION line came first"
+    );
 }

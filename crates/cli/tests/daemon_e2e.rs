@@ -143,9 +143,11 @@ async fn client_receives_rows_through_the_daemon() {
     // File meta mode: the acked cursor was flushed to {conf}/example/meta.dat on stop.
     let meta = fs::read_to_string(conf.join("example/meta.dat")).expect("meta.dat written");
     assert!(meta.contains("\"clientId\":1001"), "{meta}");
-    assert!(
-        meta.contains(&format!("\"journalName\":\"{file}\"")),
-        "{meta}"
-    );
+    let v: serde_json::Value = serde_json::from_str(&meta).expect("meta.dat is JSON");
+    let cursor = &v["clientDatas"][0]["cursor"]["postion"];
+    let journal = cursor["journalName"].as_str().expect("journalName");
+    // Other tests share the sandbox and may rotate the binlog meanwhile: at or after `file`.
+    assert!(journal >= file.as_str(), "{meta}");
+    assert!(cursor["position"].as_i64().is_some_and(|p| p > 4), "{meta}");
     assert!(meta.contains("\"cursor\""), "{meta}");
 }

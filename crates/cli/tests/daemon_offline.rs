@@ -103,7 +103,11 @@ async fn lazy_destination_starts_on_first_subscription() {
     let conf = tmp.path().join("conf");
     fs::create_dir_all(&conf).expect("mkdir");
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf");
-    fs::copy(shipped.join("canal.properties"), conf.join("canal.properties")).expect("copy");
+    fs::copy(
+        shipped.join("canal.properties"),
+        conf.join("canal.properties"),
+    )
+    .expect("copy");
     write_instance(&conf, "example");
     let o = Overrides::with(
         [
@@ -118,7 +122,10 @@ async fn lazy_destination_starts_on_first_subscription() {
     );
     let server = Arc::new(ServerConfig::load(&conf, o).expect("conf"));
     let daemon = Daemon::start(server, Some(0)).await.expect("starts");
-    assert!(!daemon.controller.is_running("example"), "lazy: not started at boot");
+    assert!(
+        !daemon.controller.is_running("example"),
+        "lazy: not started at boot"
+    );
     let port = daemon.local_addr.expect("bound").port();
 
     let mut client = canal_client::CanalClient::connect(
@@ -133,7 +140,10 @@ async fn lazy_destination_starts_on_first_subscription() {
     )
     .await
     .expect("connects");
-    client.subscribe("").await.expect("subscribe starts the destination");
+    client
+        .subscribe("")
+        .await
+        .expect("subscribe starts the destination");
     assert!(daemon.controller.is_running("example"));
     let msg = client
         .get_without_ack(10, Some(Duration::from_millis(100)))

@@ -8,7 +8,9 @@ use canal_binlog::event::MysqlGtid;
 pub enum GtidState {
     /// MySQL: per UUID (in insertion order) inclusive intervals; `initial` = entries at start.
     MySql {
+        /// Per UUID (`uuid` or `uuid:tag`), inclusive intervals.
         sets: Vec<(String, Vec<(i64, i64)>)>,
+        /// Number of UUIDs in the configured start set (sizes the Java HashMap).
         initial: usize,
     },
     /// MariaDB: per domain the last `server-seq`.

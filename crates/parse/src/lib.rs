@@ -12,12 +12,25 @@
 //! (position-keyed DDL history persisted per destination), [`filter`] (Canal's regex/field
 //! filters), [`gtid`] (GTID header state), [`entries_json`] (`canalctl decode --entries`).
 //!
+//! Use: build a [`Converter`] from [`ConvertOptions`] (the instance maps Canal properties onto
+//! it; note `black_regex` defaults to empty here while Canal's shipped instance.properties sets
+//! `mysql\.slave_.*`), optionally attach a blocking [`TableMetaSource`] (`SHOW CREATE TABLE`)
+//! — or, from async code, ask [`Converter::missing_table_meta`] before each event and hand the
+//! text over with [`Converter::put_show_create`] — and a [`History`] opened under
+//! `<data dir>/<destination>`; then feed every decoded event to [`Converter::convert`] (inner
+//! events of a TRANSACTION_PAYLOAD to [`Converter::convert_inner`]) and store the
+//! [`ParsedEntry`]s it appends.
+//!
 //! Known differences from Java Canal (deliberate, data-preserving): an unchanged JSON column of
 //! a MySQL partial-JSON update row carries its before value (Java Canal emits `""`); a row image
 //! whose columns disagree with the known table definition is an error naming both column lists
 //! (Java Canal misnames silently when the image is shorter); VECTOR columns are emitted as
 //! Latin-1 bytes (Java Canal fails); GTIDLOG and HEARTBEAT entries are not produced (Java Canal
-//! builds and then drops them before the store).
+//! builds and then drops them before the store); MariaDB QUERY_COMPRESSED statements (decompressed
+//! by the decoder) are converted like plain QUERY events (Java Canal silently loses them); MySQL
+//! TRANSACTION_PAYLOAD contents are always converted (Java Canal loses them in serial mode).
+
+#![warn(missing_docs)]
 
 pub mod convert;
 pub mod ddl;

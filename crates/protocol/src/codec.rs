@@ -18,12 +18,24 @@ const RESERVE_STEP: usize = 64 * 1024;
 /// Why a frame could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
+    /// The header announces (or the writer was given) more than the configured maximum.
     #[error("frame length {len} exceeds the maximum of {max} bytes")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// Announced or attempted payload length.
+        len: usize,
+        /// The codec's maximum.
+        max: usize,
+    },
+    /// The header, read as Java's signed `int`, is negative (Java Canal closes the connection).
     #[error("negative frame length {0}")]
     Negative(i32),
+    /// The stream ended inside a header or payload.
     #[error("connection closed in the middle of a frame ({buffered} bytes buffered)")]
-    Truncated { buffered: usize },
+    Truncated {
+        /// Bytes of the incomplete frame that had arrived.
+        buffered: usize,
+    },
+    /// The underlying transport failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

@@ -15,9 +15,12 @@ use crate::canal::{
 /// A packet that could not be decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum PacketError {
+    /// The bytes are not a valid protobuf encoding of the expected message.
     #[error("malformed {what}: {source}")]
     Decode {
+        /// The message that was being decoded (`Packet`, `Get`, ...).
         what: &'static str,
+        /// prost's reason.
         #[source]
         source: prost::DecodeError,
     },
@@ -157,18 +160,29 @@ pub fn client_rollback(rb: &ClientRollback) -> Bytes {
 /// A decoded packet with its body parsed by type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
+    /// HANDSHAKE (server → client).
     Handshake(Handshake),
+    /// CLIENTAUTHENTICATION.
     ClientAuth(ClientAuth),
+    /// ACK (server → client), success or error.
     Ack(Ack),
+    /// SUBSCRIPTION.
     Sub(Sub),
+    /// UNSUBSCRIPTION.
     Unsub(Unsub),
+    /// GET.
     Get(Get),
+    /// MESSAGES (server → client).
     Messages(Messages),
+    /// CLIENTACK.
     ClientAck(ClientAck),
+    /// CLIENTROLLBACK.
     ClientRollback(ClientRollback),
     /// A type without a body we understand (0, SHUTDOWN, DUMP, HEARTBEAT, unknown numbers).
     Other {
+        /// The raw `Packet.type` number.
         ty: i32,
+        /// The undecoded body.
         body: Bytes,
     },
 }
@@ -200,6 +214,7 @@ pub fn parse_body(packet: &Packet) -> Result<Body, PacketError> {
 
 /// Java `TimeUnit` ordinal order, as carried in `Get.unit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // the names are the documentation
 pub enum TimeUnit {
     Nanoseconds = 0,
     Microseconds = 1,

@@ -530,9 +530,9 @@ mod tests {
             slave_id: -1,
         });
         [
-            entry(base, EntryType::Rowdata, 60),
-            entry(base + 1, EntryType::Rowdata, 150),
-            entry(base + 2, EntryType::Transactionend, 20),
+            entry(base, EntryType::Rowdata, 10),
+            entry(base + 1, EntryType::Rowdata, 40),
+            entry(base + 2, EntryType::Transactionend, 5),
         ]
         .iter()
         .map(|e| Event::from_entry(id.clone(), e, true))
@@ -758,6 +758,8 @@ mod tests {
             put(&store, tx(200 + i * 10));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+        let st = store.stats();
+        assert!(st.put_mem - st.get_mem < 1024, "test data too big");
         assert!(
             !getter.is_finished(),
             "~750 bytes must not complete a 1 KiB batch"
@@ -786,11 +788,17 @@ mod tests {
         put(&store, tx(100));
         let b = e.get_without_ack(&me, 5, NOW).await.unwrap();
         assert_eq!(b.id, 1);
-        // huge timeouts saturate instead of panicking
-        let b = e
-            .get_without_ack(&me, 1, Some(Duration::from_secs(u64::MAX)))
-            .await;
-        assert!(b.is_ok() || b.is_err());
+        // huge timeouts saturate instead of panicking (full batch available: returns at once)
+        put(&store, tx(200));
+        let b = tokio::time::timeout(
+            Duration::from_secs(5),
+            e.get_without_ack(&me, 1, Some(Duration::from_secs(u64::MAX))),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(b.id, 2);
+        assert_eq!(b.entries.len(), 1);
     }
 
     #[tokio::test]

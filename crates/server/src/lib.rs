@@ -24,6 +24,6 @@ pub mod java;
 mod server;
 pub mod service;
 mod session;
-mod wire;
+pub mod wire;
 
 pub use server::{Server, ServerConfig, ServerError, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME};

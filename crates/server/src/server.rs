@@ -43,6 +43,10 @@ pub struct ServerConfig {
     pub max_frame: usize,
     /// Most connections served at once; more are closed on accept.
     pub max_connections: usize,
+    /// `canal.instance.memory.rawEntry` (default true). MESSAGES with data are sent in raw form
+    /// (no version field) only when this and [`crate::service::CanalService::raw_entries`] of the
+    /// destination are both true; otherwise they carry `version = 1`.
+    pub raw_entry: bool,
     /// Re-arm TCP_QUICKACK after every read (Linux only; default true).
     pub tcp_quickack: bool,
     /// How long shutdown waits for connections to finish before aborting them.
@@ -57,6 +61,7 @@ impl Default for ServerConfig {
             passwd: String::new(),
             max_frame: DEFAULT_MAX_FRAME,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            raw_entry: true,
             tcp_quickack: true,
             shutdown_grace: Duration::from_secs(5),
         }

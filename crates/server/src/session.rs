@@ -199,8 +199,20 @@ impl<S: CanalService> Session<S> {
     }
 
     async fn write_payload(&mut self, payload: &[u8]) -> Result<(), End> {
-        let framed = canal_protocol::codec::frame(payload);
-        self.stream.write_all(&framed).await?;
+        self.write_chunks(&[canal_protocol::codec::frame(payload)])
+            .await
+    }
+
+    /// Writes whole frames. A write that cannot complete before the write-idle deadline (a
+    /// client that stopped reading) closes the connection, as Netty's writer-idle event does in
+    /// Java; a shutdown interrupts it too.
+    async fn write_chunks(&mut self, chunks: &[bytes::Bytes]) -> Result<(), End> {
+        let deadline = self.idle.map(|(_, w)| self.last_write + w);
+        tokio::select! {
+            r = wire::write_all_chunks(&mut self.stream, chunks) => r?,
+            _ = self.shutdown.recv() => return Err(End::Shutdown),
+            _ = sleep_until_opt(deadline.map(|d| d + Duration::from_secs(100))) => return Err(End::Idle),
+        }
         self.last_write = Instant::now();
         Ok(())
     }
@@ -465,14 +477,10 @@ impl<S: CanalService> Session<S> {
         if batch.id == -1 {
             return Ok(self.write_payload(&packet::messages_empty()).await?);
         }
-        let raw = self.service.raw_entries(&ident.destination);
+        let raw = self.settings.config.raw_entry && self.service.raw_entries(&ident.destination);
         let (chunks, _len) = wire::messages_frame(batch.id, &batch.entries, raw)
             .map_err(|e| Fail::End(End::Closed(e.to_string())))?;
-        wire::write_all_chunks(&mut self.stream, &chunks)
-            .await
-            .map_err(|e| Fail::End(End::Io(e)))?;
-        self.last_write = Instant::now();
-        Ok(())
+        Ok(self.write_chunks(&chunks).await?)
     }
 }
 

@@ -627,3 +627,92 @@ async fn connection_limit_closes_extra_connections() {
     assert!(served, "a freed slot was never reused");
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn messages_form_follows_raw_entry() {
+    let (svc, srv) = noauth_server().await;
+    let mut c = subscribed(srv.addr, "example", "1001").await;
+    let e = entry(5, 3);
+    svc.put("example", [e.clone()]);
+    c.send(&get("example", "1001", 10, Some(-1))).await;
+    // Raw mode (Java default): type + body only, no version (wire-protocol.md §2.7).
+    let raw = c.payload().await;
+    let mut expect = vec![
+        0x18,
+        0x07,
+        0x2a,
+        (2 + 2 + e.len()) as u8,
+        0x08,
+        0x01,
+        0x12,
+        e.len() as u8,
+    ];
+    expect.extend_from_slice(&e);
+    assert_eq!(raw, expect);
+    // rawEntry=false: an ordinary packet with version 1; the entry bytes are identical.
+    svc.set_raw(false);
+    c.send(&packet::client_rollback(
+        &canal_protocol::canal::ClientRollback {
+            destination: "example".into(),
+            client_id: "1001".into(),
+            batch_id: 0,
+        },
+    ))
+    .await;
+    c.send(&get("example", "1001", 10, Some(-1))).await;
+    let built = c.payload().await;
+    let mut expect = vec![
+        0x10,
+        0x01,
+        0x18,
+        0x07,
+        0x2a,
+        (2 + 2 + e.len()) as u8,
+        0x08,
+        0x02,
+        0x12,
+        e.len() as u8,
+    ];
+    expect.extend_from_slice(&e);
+    assert_eq!(built, expect);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_after_its_write_timeout() {
+    let (svc, srv) = noauth_server().await;
+    let mut bystander = subscribed(srv.addr, "other", "1001").await;
+    let (mut c, _) = Raw::connect_handshake(srv.addr).await;
+    c.send(&packet::client_auth(&ClientAuth {
+        net_read_timeout: Some(60_000),
+        net_write_timeout: Some(500),
+        ..Default::default()
+    }))
+    .await;
+    assert_eq!(c.payload().await, ACK_OK);
+    c.send(&sub("example", "1001")).await;
+    assert_eq!(c.payload().await, ACK_OK);
+    // 32 MiB in one batch: far more than the socket buffers hold while nobody reads.
+    svc.put(
+        "example",
+        (0..32).map(|i| Bytes::from(vec![i as u8; 1 << 20])),
+    );
+    c.send(&get("example", "1001", 1 << 20, Some(-1))).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_served(&mut bystander, "other", "1001").await;
+    // Drain: the frame is cut short by the close.
+    let mut total = 0usize;
+    let mut tmp = vec![0u8; 1 << 20];
+    let t = Instant::now();
+    loop {
+        use tokio::io::AsyncReadExt;
+        match tokio::time::timeout(Duration::from_secs(5), c.stream.read(&mut tmp)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => total += n,
+            Err(_) => panic!("server kept the stuck connection open"),
+        }
+    }
+    assert!(total < 32 << 20, "the whole batch arrived ({total} bytes)");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    srv.shutdown().await;
+}

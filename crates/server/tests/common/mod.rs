@@ -64,6 +64,7 @@ pub struct MemService {
     dests: Mutex<HashMap<String, Dest>>,
     changed: watch::Sender<u64>,
     memunit: usize,
+    raw: std::sync::atomic::AtomicBool,
 }
 
 fn ident_text(c: &ClientIdentity) -> String {
@@ -89,7 +90,13 @@ impl MemService {
             dests: Mutex::new(dests),
             changed: watch::channel(0).0,
             memunit: 1024,
+            raw: std::sync::atomic::AtomicBool::new(true),
         })
+    }
+
+    /// Switches `rawEntry` (MESSAGES form) for every destination.
+    pub fn set_raw(&self, raw: bool) {
+        self.raw.store(raw, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Dest>> {
@@ -196,6 +203,10 @@ impl MemService {
 impl CanalService for MemService {
     fn is_running(&self, destination: &str) -> bool {
         self.lock().contains_key(destination)
+    }
+
+    fn raw_entries(&self, _destination: &str) -> bool {
+        self.raw.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn subscribe(&self, c: &ClientIdentity) -> Result<(), ServiceError> {
