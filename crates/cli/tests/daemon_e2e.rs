@@ -136,6 +136,12 @@ async fn client_receives_rows_through_the_daemon() {
             vec!["8".into(), "eight".into()]
         ]
     );
+    // CLIENTACK has no reply: one more request on the same connection makes sure the server
+    // processed the ack before the shutdown.
+    client
+        .get_without_ack(1, Some(Duration::from_millis(10)))
+        .await
+        .expect("get after ack");
     let _ = client.disconnect().await;
     daemon.stop().await;
     let _ = admin.query(&format!("drop database {schema}")).await;

@@ -104,3 +104,66 @@ pub fn entry_json(batch_id: i64, e: &Entry) -> Value {
     }
     Value::Object(o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use canal_protocol::entry::{Header, RowData};
+
+    #[test]
+    fn rows_nulls_and_updated_columns() {
+        let col = |name: &str, v: Option<&str>, upd: bool| Column {
+            name: Some(name.into()),
+            is_null: Some(v.is_none()),
+            value: v.map(str::to_owned),
+            updated: Some(upd),
+            ..Default::default()
+        };
+        let rc = RowChange {
+            event_type: Some(EventType::Update as i32),
+            row_datas: vec![RowData {
+                before_columns: vec![col("id", Some("1"), false), col("v", None, false)],
+                after_columns: vec![col("id", Some("1"), false), col("v", Some("x"), true)],
+                props: vec![],
+            }],
+            ..Default::default()
+        };
+        let e = Entry {
+            header: Some(Header {
+                schema_name: Some("s".into()),
+                table_name: Some("t".into()),
+                event_type: Some(EventType::Update as i32),
+                ..Default::default()
+            }),
+            entry_type: None, // proto2 default: ROWDATA
+            store_value: Some(rc.encode_to_vec().into()),
+        };
+        let j = entry_json(3, &e);
+        assert_eq!(j["batchId"], 3);
+        assert_eq!(j["entryType"], "ROWDATA");
+        assert_eq!(j["eventType"], "UPDATE");
+        assert_eq!(j["rows"][0]["before"]["v"], Value::Null);
+        assert_eq!(j["rows"][0]["after"]["v"], "x");
+        assert_eq!(j["rows"][0]["updated"], json!(["v"]));
+    }
+
+    #[test]
+    fn transaction_end_and_bad_store_value() {
+        let end = TransactionEnd {
+            transaction_id: Some("42".into()),
+            ..Default::default()
+        };
+        let e = Entry {
+            header: None,
+            entry_type: Some(EntryType::Transactionend as i32),
+            store_value: Some(end.encode_to_vec().into()),
+        };
+        assert_eq!(entry_json(1, &e)["transactionId"], "42");
+        let bad = Entry {
+            header: None,
+            entry_type: Some(EntryType::Rowdata as i32),
+            store_value: Some(bytes::Bytes::from_static(&[0xff, 0xff])),
+        };
+        assert!(entry_json(1, &bad).get("error").is_some());
+    }
+}

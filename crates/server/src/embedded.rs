@@ -658,7 +658,7 @@ mod tests {
         assert_eq!(first.header.unwrap().logfile_offset, Some(100));
         assert_eq!(
             b1.entries[0],
-            Bytes::from(entry(100, EntryType::Rowdata, 60).encode_to_vec())
+            Bytes::from(entry(100, EntryType::Rowdata, 10).encode_to_vec())
         );
         assert_eq!(
             Entry::decode(b2.entries[0].clone())
@@ -754,19 +754,27 @@ mod tests {
             let (e, me) = (e.clone(), me.clone());
             tokio::spawn(async move { e.get_without_ack(&me, 1, None).await })
         };
-        for i in 0..3 {
-            put(&store, tx(200 + i * 10));
+        // add transactions until >= 1 KiB is unread; the GET must not complete before that
+        let mut k = 0;
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let st = store.stats();
+            if st.put_mem - st.get_mem >= 1024 {
+                break;
+            }
+            assert!(
+                !getter.is_finished(),
+                "completed with {} unread bytes",
+                st.put_mem - st.get_mem
+            );
+            if k == 2 {
+                // acks and rollbacks of the destination are not held up by the waiting GET
+                e.rollback(&me, None).unwrap();
+            }
+            put(&store, tx(200 + k * 10));
+            k += 1;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let st = store.stats();
-        assert!(st.put_mem - st.get_mem < 1024, "test data too big");
-        assert!(
-            !getter.is_finished(),
-            "~750 bytes must not complete a 1 KiB batch"
-        );
-        // acks and rollbacks of the destination are not held up by the waiting GET
-        e.rollback(&me, None).unwrap();
-        put(&store, tx(300));
+        assert!(k > 3);
         let b = tokio::time::timeout(Duration::from_secs(5), getter)
             .await
             .unwrap()

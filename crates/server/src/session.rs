@@ -211,7 +211,7 @@ impl<S: CanalService> Session<S> {
         tokio::select! {
             r = wire::write_all_chunks(&mut self.stream, chunks) => r?,
             _ = self.shutdown.recv() => return Err(End::Shutdown),
-            _ = sleep_until_opt(deadline.map(|d| d + Duration::from_secs(100))) => return Err(End::Idle),
+            _ = sleep_until_opt(deadline) => return Err(End::Idle),
         }
         self.last_write = Instant::now();
         Ok(())

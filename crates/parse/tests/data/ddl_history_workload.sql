@@ -1,5 +1,5 @@
-CREATE DATABASE hist;
-USE hist;
+-- DDL history workload; the test creates a fresh schema, USEs it and runs these statements
+-- (one per line) once with binlog_row_metadata=FULL and once with MINIMAL.
 CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10), b INT);
 INSERT INTO t VALUES (1, 'a1', 10);
 ALTER TABLE t ADD COLUMN c DATETIME NULL;
