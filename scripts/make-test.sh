@@ -84,7 +84,9 @@ grep -h '^\[start-mysql9\] ready' "$LOGDIR/start-mysql9.log" || true
 step "cargo test --workspace"
 skip cargo-test || cargo test --workspace
 
-step "python tests"
+step "python tests (canal-python end to end with our canal-server)"
+cargo build -p canal-cli --bins
+export CANAL_TEST_SERVER_BIN=$CARGO_TARGET_DIR/debug/canal-server
 skip python || "$CANAL_TEST_PYTHON" -m pytest -q "$REPO/tests/python"
 
 step "sandbox script test"

@@ -64,6 +64,7 @@ build_chroot() {
         || canal_die "apt-get install in the chroot failed"
     chroot "$tmp" apt-get clean
     chroot "$tmp" /usr/sbin/mysqld --version >"$tmp/.mysqld-version"
+    [ -e "$ROOT" ] && rm -rf "${ROOT:?}" # leftovers without .canal-ready are not a usable chroot
     mv "$tmp" "$ROOT"
     touch "$ROOT/.canal-ready"
     canal_log "chroot ready: $(cat "$ROOT/.mysqld-version")"

@@ -45,3 +45,62 @@ pub fn check_auth(cfg: &AuthConfig, auth: &ClientAuth, seed: &[u8]) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(user: &str, password: &str) -> ClientAuth {
+        ClientAuth {
+            username: user.into(),
+            password: password.as_bytes().to_vec().into(),
+            net_read_timeout: None,
+            net_write_timeout: None,
+        }
+    }
+
+    const SEED: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+    // wire-protocol.md §2.3 test vector: "canal" with seed 01..08.
+    const TOKEN: &str = "7de44690d8e53782cb61804a2455c284a3bbfb06";
+    const STORED: &str = "E3619321C1A937C46A0D8BD1DAC39F93B27D4458";
+
+    fn cfg(user: Option<&str>, passwd: Option<&str>) -> AuthConfig {
+        AuthConfig {
+            user: user.map(str::to_string),
+            passwd: passwd.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn compat_rules() {
+        let c = cfg(Some("canal"), Some(STORED));
+        assert!(check_auth(&c, &auth("canal", TOKEN), &SEED));
+        assert!(check_auth(&c, &auth("canal", &TOKEN.to_uppercase()), &SEED));
+        assert!(!check_auth(&c, &auth("Canal", TOKEN), &SEED));
+        assert!(!check_auth(&c, &auth("canal", ""), &SEED));
+        assert!(!check_auth(&c, &auth("canal", "zz"), &SEED));
+        assert!(!check_auth(&c, &auth("canal", &TOKEN[..38]), &SEED));
+        assert!(!check_auth(
+            &c,
+            &auth("canal", TOKEN),
+            &[8, 7, 6, 5, 4, 3, 2, 1]
+        ));
+        // No password configured: accepted whatever is sent (Canal's rule, not the bypass).
+        assert!(check_auth(
+            &cfg(Some("canal"), None),
+            &auth("canal", "junk"),
+            &SEED
+        ));
+        assert!(!check_auth(
+            &cfg(Some("canal"), None),
+            &auth("x", ""),
+            &SEED
+        ));
+        // No user configured: any name.
+        assert!(check_auth(
+            &cfg(None, Some(STORED)),
+            &auth("whoever", TOKEN),
+            &SEED
+        ));
+    }
+}

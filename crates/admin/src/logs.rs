@@ -34,7 +34,9 @@ pub fn list_logs(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_dir() {
@@ -81,4 +83,35 @@ pub fn tail_lines(path: &Path, count: i32) -> String {
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_of_a_file_larger_than_the_scan_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.log");
+        let line = "x".repeat(99) + "\n";
+        let mut text = line.repeat((MAX_TAIL_SCAN as usize / 100) + 50);
+        text.push_str("last-1\nlast\n");
+        std::fs::write(&p, &text).unwrap();
+        assert_eq!(tail_lines(&p, 2), "last-1\nlast");
+        let all = tail_lines(&p, i32::MAX);
+        assert!(all.len() as u64 <= MAX_TAIL_SCAN);
+        assert!(all.lines().all(|l| l.len() == 99 || l.starts_with("last")));
+        assert_eq!(tail_lines(&p, 0), "");
+        assert_eq!(tail_lines(&dir.path().join("missing"), 5), "");
+    }
+
+    #[test]
+    fn names_confined() {
+        let base = Path::new("/logs");
+        assert!(safe_join(base, "example").is_ok());
+        assert!(safe_join(base, "example.log").is_ok());
+        for bad in ["", "..", ".", "a/b", "/etc", "a\\b", "../x"] {
+            assert!(safe_join(base, bad).is_err(), "{bad}");
+        }
+    }
 }

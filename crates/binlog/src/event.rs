@@ -311,7 +311,7 @@ pub struct FormatDescription {
     pub checksum_alg: Option<u8>,
 }
 
-/// QUERY (and MariaDB QUERY_COMPRESSED, decompressed into `sql_owned`).
+/// QUERY (and MariaDB QUERY_COMPRESSED, whose statement is decompressed into `sql`).
 #[derive(Debug, Clone)]
 pub struct QueryEvent<'a> {
     /// Connection id of the session.
@@ -529,7 +529,9 @@ impl Bitmap<'_> {
 }
 
 /// One row: `before` for update/delete, `after` for write/update. Each image has one slot per
-/// table column; `None` = the column is not in this image (MINIMAL/NOBLOB row images).
+/// column of the rows event (`RowsEvent::column_count`, normally the TABLE_MAP's column count);
+/// `None` = the column is not in this image (MINIMAL/NOBLOB row images). Decode with
+/// [`RowsEvent::rows`] or, allocation-free, [`RowsEvent::reader`] + `RowReader::next_into`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Row<'a> {
     /// Before image (update, delete).

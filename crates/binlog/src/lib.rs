@@ -5,7 +5,7 @@
 //! the `parse` crate; [`decoder`] (stateful event decoder: FORMAT_DESCRIPTION, checksums,
 //! TABLE_MAP cache, TRANSACTION_PAYLOAD and MariaDB compressed events), [`rows`] (row images
 //! to borrowed typed values), [`json`] (MySQL binary JSON and partial-update diffs),
-//! [`decimal`], [`file`] (framing binlog files) and [`dump`] (`canalctl decode`). It must not
+//! [`decimal`], [`mod@file`] (framing binlog files) and [`dump`] (`canalctl decode`). It must not
 //! know about Canal entries, filters or the store: the `parse` crate consumes what this crate
 //! yields and does all Canal-specific rendering.
 //!

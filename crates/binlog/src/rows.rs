@@ -252,6 +252,7 @@ pub struct RowReader<'e> {
     data: &'e [u8],
     pos: usize,
     failed: bool,
+    value_options: u64,
 }
 
 fn count_bits(b: Bitmap<'_>, n: usize) -> usize {
@@ -303,6 +304,7 @@ impl<'a> RowsEvent<'a> {
             data: &self.data,
             pos: 0,
             failed: false,
+            value_options: 0,
         })
     }
 
@@ -342,6 +344,13 @@ impl<'e> RowReader<'e> {
     /// The table the rows belong to.
     pub fn table(&self) -> &'e TableMap {
         self.table
+    }
+
+    /// `binlog_row_value_options` of the last row's after image (PARTIAL_UPDATE_ROWS only;
+    /// bit 0 = [`PARTIAL_JSON_UPDATES`]). Java Canal tries every JSON column of such a row as
+    /// a diff; here only the columns flagged partial are [`Value::JsonDiff`].
+    pub fn value_options(&self) -> u64 {
+        self.value_options
     }
 
     /// Bytes of row data consumed so far.
@@ -436,6 +445,7 @@ impl<'e> RowReader<'e> {
         if shared {
             let mut c = crate::read::Cursor::new(data.get(pos..).unwrap_or(&[]));
             let opts = c.lenenc().map_err(|_| RowErr::Short)?;
+            self.value_options = opts;
             pos += c.pos();
             if opts & PARTIAL_JSON_UPDATES != 0 {
                 partial_bits = take(data, &mut pos, self.json_cols.div_ceil(8))?;

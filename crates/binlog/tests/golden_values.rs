@@ -748,3 +748,40 @@ fn dump_json_lines_for_a_golden_file_and_a_truncated_one() {
         "the FORMAT_DESCRIPTION line came first"
     );
 }
+
+#[test]
+fn mysql97_partial_rows_report_value_options() {
+    let Some(p) = golden("mysql-9.7/types-json") else {
+        return;
+    };
+    let f = BinlogFile::open(&p).unwrap().unwrap();
+    let mut dec = EventDecoder::new();
+    let mut n = 0;
+    for raw in f.raw_events() {
+        let raw = raw.unwrap();
+        let ev = dec.decode(raw.offset, raw.bytes).unwrap();
+        if let EventBody::Rows(r) = &ev.body {
+            if r.kind != RowsKind::PartialUpdate {
+                continue;
+            }
+            let mut rd = r.reader().unwrap();
+            let mut row = Row::default();
+            while rd.next_into(&mut row).unwrap() {
+                // The partial bit is set exactly when some JSON column is logged as a diff
+                // (MySQL falls back to full values, e.g. JSON_ARRAY_APPEND under MINIMAL).
+                let has_diff = row
+                    .after
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .any(|v| matches!(v, Value::JsonDiff(_)));
+                assert_eq!(
+                    rd.value_options() == canal_binlog::rows::PARTIAL_JSON_UPDATES,
+                    has_diff
+                );
+                n += has_diff as usize;
+            }
+        }
+    }
+    assert!(n >= 15, "{n}");
+}

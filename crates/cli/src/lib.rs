@@ -10,6 +10,7 @@
 //! Must not implement protocol, parsing, storage or instance logic itself.
 
 pub mod daemon;
+pub mod destlog;
 
 use std::path::Path;
 
@@ -27,36 +28,41 @@ pub fn parse_defines(defines: &[String]) -> Result<Vec<(String, String)>, String
         .collect()
 }
 
-/// Installs the tracing subscriber: `RUST_LOG` or `info`, to stdout; when `log_dir` is given,
-/// also appends to `{log_dir}/canal/canal.log` (Java's server log location).
-pub fn init_tracing(log_dir: Option<&Path>) -> std::io::Result<()> {
+/// Installs the tracing subscriber: `RUST_LOG` or `info`, to stdout; with `logs`
+/// `(log_dir, conf_dir)` also to `{log_dir}/canal/canal.log` (Java's server log) and, for events
+/// with a destination in context, `{log_dir}/{destination}/{destination}.log`.
+pub fn init_tracing(logs: Option<(&Path, &Path)>) -> std::io::Result<()> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{fmt, EnvFilter};
 
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let stdout = fmt::layer().with_target(true);
-    let file_layer = match log_dir {
-        Some(dir) => {
-            let dir = dir.join("canal");
-            std::fs::create_dir_all(&dir)?;
+    let (file_layer, dest_layer) = match logs {
+        Some((dir, conf)) => {
+            let server_dir = dir.join("canal");
+            std::fs::create_dir_all(&server_dir)?;
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(dir.join("canal.log"))?;
-            Some(
-                fmt::layer()
-                    .with_ansi(false)
-                    .with_writer(std::sync::Mutex::new(file)),
+                .open(server_dir.join("canal.log"))?;
+            (
+                Some(
+                    fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(std::sync::Mutex::new(file)),
+                ),
+                Some(destlog::DestinationLogLayer::new(dir, conf)),
             )
         }
-        None => None,
+        None => (None, None),
     };
     // A second init (tests) is not an error worth failing for.
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(stdout)
         .with(file_layer)
+        .with(dest_layer)
         .try_init();
     Ok(())
 }

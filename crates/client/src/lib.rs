@@ -10,7 +10,7 @@
 //!
 //! [`tail`] prints a destination's entries live as JSON lines (used by `canalctl tail`).
 //!
-//! ZooKeeper cluster discovery is not implemented yet: connect to a known `host:port`.
+//! [`CanalClient::connect_cluster`] finds the server through ZooKeeper ([`cluster::discover`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -29,6 +29,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_util::codec::Framed;
 
+pub mod cluster;
 mod json;
 
 pub use json::entry_json;

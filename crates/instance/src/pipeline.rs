@@ -208,22 +208,26 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             dump_errors: Arc::new(std::sync::atomic::AtomicU32::new(0)),
         };
         let backoff = self.backoff;
-        let task = tokio::spawn(async move {
-            supervise(&destination, backoff, stop_rx, |_| {
-                let ctx = ctx.clone();
-                async move {
-                    let r = run_parser(ctx.clone()).await;
-                    if let Err(e) = &r {
-                        if counts_as_dump_error(e) {
-                            ctx.dump_errors
-                                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let span = tracing::info_span!("instance", destination = %destination);
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                supervise(&destination, backoff, stop_rx, |_| {
+                    let ctx = ctx.clone();
+                    async move {
+                        let r = run_parser(ctx.clone()).await;
+                        if let Err(e) = &r {
+                            if counts_as_dump_error(e) {
+                                ctx.dump_errors
+                                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            }
                         }
+                        r
                     }
-                    r
-                }
-            })
-            .await
-        });
+                })
+                .await
+            },
+            span,
+        ));
         Ok(Running {
             parts,
             log_positions,
@@ -361,6 +365,20 @@ impl TxItem for Item {
     }
 }
 
+/// Java's `EntryPosition.toString()` shape, for the operator-visible start line.
+fn java_position(p: &canal_protocol::position::EntryPosition) -> String {
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "<null>".into());
+    format!(
+        "EntryPosition[included={},journalName={},position={},serverId={},gtid={},timestamp={}]",
+        p.included,
+        opt(p.journal_name.clone()),
+        opt(p.position.map(|v| v.to_string())),
+        opt(p.server_id.map(|v| v.to_string())),
+        opt(p.gtid.clone()),
+        opt(p.timestamp.map(|v| v.to_string())),
+    )
+}
+
 /// One parser run: decide the start, dump, convert, sink. Returns on error or stop.
 async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
     let cfg = ctx.cfg.clone();
@@ -426,8 +444,8 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
     tracing::info!(
         destination = %dest,
         ?reason,
-        "---> find start position successfully, {:?} cost : {} ms , the next step is binlog dump",
-        start,
+        "---> find start position successfully, {} cost : {} ms , the next step is binlog dump",
+        java_position(&start),
         started.elapsed().as_millis()
     );
     let gtid = start.gtid.clone().filter(|g| !g.is_empty());
@@ -497,19 +515,23 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         .name(format!(
             "destination = {dest} , address = /{host}:{port} , EventParser"
         ))
-        .spawn(move || {
-            parse_stage(
-                ev_rx,
-                chunk_tx,
-                ParseStage {
-                    converter,
-                    filter: filter_rx,
-                    tx_size,
-                    raw,
-                    identity: parse_identity,
-                    commit: commit_tx,
-                },
-            )
+        .spawn({
+            let span = tracing::Span::current();
+            move || {
+                let _entered = span.enter();
+                parse_stage(
+                    ev_rx,
+                    chunk_tx,
+                    ParseStage {
+                        converter,
+                        filter: filter_rx,
+                        tx_size,
+                        raw,
+                        identity: parse_identity,
+                        commit: commit_tx,
+                    },
+                )
+            }
         })
         .map_err(|e| InstanceError::Parse(format!("cannot start parser thread: {e}")))?;
 
@@ -519,14 +541,18 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
     let filter_tx_entry = cfg.filter.transaction_entry;
     let sink = std::thread::Builder::new()
         .name(format!("{dest}-sink"))
-        .spawn(move || {
-            sink_stage(
-                chunk_rx,
-                sink_store,
-                sink_positions,
-                &sink_dest,
-                filter_tx_entry,
-            )
+        .spawn({
+            let span = tracing::Span::current();
+            move || {
+                let _entered = span.enter();
+                sink_stage(
+                    chunk_rx,
+                    sink_store,
+                    sink_positions,
+                    &sink_dest,
+                    filter_tx_entry,
+                )
+            }
         })
         .map_err(|e| InstanceError::Parse(format!("cannot start sink thread: {e}")))?;
 

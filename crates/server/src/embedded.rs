@@ -292,6 +292,17 @@ impl Embedded {
         Ok(Batch { id, entries })
     }
 
+    fn refuse_outstanding(d: &Destination, client: &ClientIdentity) -> Result<(), ServiceError> {
+        match d.meta.get_lastest_batch(client).map_err(meta_err)? {
+            Some(r) => Err(ServiceError::canal(format!(
+                "clientId:{} has last batch:[{}] isn't ack , maybe loss data",
+                client.client_id,
+                range_text(&r)
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Reads one batch (no ack) with the store rules; see [`CanalService::get_without_ack`].
     async fn read_batch(
         &self,
@@ -308,6 +319,10 @@ impl Embedded {
             .filter(|t| !t.is_zero())
             .and_then(|t| tokio::time::Instant::now().checked_add(t));
         let wrap = |e| wrapped_store_err(&client.destination, e);
+        if refuse_outstanding {
+            // Java checks before waiting for data
+            Self::refuse_outstanding(&d, client)?;
+        }
         loop {
             let mut ready = true;
             if !non_blocking {
@@ -320,13 +335,7 @@ impl Embedded {
             }
             let _guard = lock(&d.lock);
             if refuse_outstanding {
-                if let Some(r) = d.meta.get_lastest_batch(client).map_err(meta_err)? {
-                    return Err(ServiceError::canal(format!(
-                        "clientId:{} has last batch:[{}] isn't ack , maybe loss data",
-                        client.client_id,
-                        range_text(&r)
-                    )));
-                }
+                Self::refuse_outstanding(&d, client)?;
             }
             let start = Self::start_position(&d, client)?;
             if !non_blocking && ready && !d.store.has_full_batch(start.as_ref(), batch_size) {
@@ -740,7 +749,7 @@ mod tests {
         let e = Arc::new(e);
         let me = c(1001);
         e.subscribe(&me).unwrap();
-        put(&store, tx(100)); // ~250 bytes < 1 KiB
+        put(&store, tx(100)); // one transaction, well below 1 KiB
         let t0 = tokio::time::Instant::now();
         let b = e
             .get_without_ack(&me, 1, Some(Duration::from_millis(100)))
@@ -755,24 +764,21 @@ mod tests {
             tokio::spawn(async move { e.get_without_ack(&me, 1, None).await })
         };
         // add transactions until >= 1 KiB is unread; the GET must not complete before that
+        // (current-thread runtime: the getter only runs while this task sleeps)
         let mut k = 0;
         loop {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            let st = store.stats();
-            if st.put_mem - st.get_mem >= 1024 {
-                break;
-            }
-            assert!(
-                !getter.is_finished(),
-                "completed with {} unread bytes",
-                st.put_mem - st.get_mem
-            );
+            assert!(!getter.is_finished(), "completed after {k} transactions");
             if k == 2 {
                 // acks and rollbacks of the destination are not held up by the waiting GET
                 e.rollback(&me, None).unwrap();
             }
             put(&store, tx(200 + k * 10));
             k += 1;
+            let st = store.stats();
+            if st.put_mem - st.get_mem >= 1024 {
+                break;
+            }
         }
         assert!(k > 3);
         let b = tokio::time::timeout(Duration::from_secs(5), getter)
@@ -824,6 +830,12 @@ mod tests {
         );
         let _open = e.get_without_ack(&me, 1, NOW).await.unwrap();
         let err = e.get(&me, 3, NOW).await.unwrap_err();
+        // also without waiting for data when blocking
+        let blocking = tokio::time::timeout(Duration::from_secs(5), e.get(&me, 1000, None))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(blocking.message, err.message);
         assert!(err.message.starts_with("clientId:1001 has last batch:["));
         assert!(err.message.ends_with("] isn't ack , maybe loss data"));
     }

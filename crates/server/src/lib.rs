@@ -10,7 +10,11 @@
 //! ../shared/compat/wire-protocol.md §2), `wire.rs` (protobuf-java-compatible lenient request
 //! decoding, the zero-copy MESSAGES frame), `java.rs` (the JDK/protobuf-java/Netty texts that
 //! appear inside Canal's error replies). The proof is the replay of every golden wire capture in
-//! `tests/golden_wire.rs`.
+//! `tests/golden_wire.rs` (against an in-memory test service and against [`embedded::Embedded`]);
+//! `tests/sessions.rs` covers bad input, auth, destinations, shutdown and limits,
+//! `tests/python_client.rs` the unchanged canal-python client, `tests/zk_discovery.rs` the client's
+//! ZooKeeper discovery and `tests/quickack.rs` (ignored, measuring) the round-trip cost of a
+//! Java-style client that writes header and body separately.
 //!
 //! Deliberate differences from Java Canal, all documented where they happen: a request frame
 //! longer than [`ServerConfig::max_frame`] closes the connection (Java waits for up to 2 GiB), a

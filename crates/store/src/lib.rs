@@ -24,7 +24,12 @@
 //! Memory: unlike Java (which only clears acked slots in MEMSIZE mode), acked events always drop
 //! their bytes, keeping only the metadata of the last acked event for `first_position`. In MEMSIZE
 //! mode a put is admitted while `put_bytes - ack_bytes < buffer.size * memunit` (Canal's rule), so
-//! the resident payload is bounded by that limit plus one put chunk.
+//! the resident payload is bounded by that limit plus one put chunk (measured by `tests/rss.rs`:
+//! 16 MiB store, stalled consumer, RSS +17 MiB). In ITEMSIZE mode only the slot count bounds it.
+//!
+//! Other deliberate differences, both on paths where Java fails: an ack that moves the ack
+//! cursor past the read cursor (Canal's rollback(id) trap) moves the read cursor along instead of
+//! later reading released slots; a put larger than the ring fails instead of blocking forever.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -254,7 +259,10 @@ impl Event {
         if p.timestamp != Some(self.execute_time) {
             return false;
         }
-        let journal_blank = p.journal_name.as_deref().is_none_or(|j| j.trim().is_empty());
+        let journal_blank = p
+            .journal_name
+            .as_deref()
+            .is_none_or(|j| j.trim().is_empty());
         if journal_blank && p.position.is_none() {
             return true;
         }
@@ -795,6 +803,13 @@ impl EventStore {
                 }
                 inner.stats.ack_seq = next;
                 inner.stats.ack_mem += memsize;
+                if inner.stats.get_seq < next {
+                    // Only reachable through Canal's rollback(id) trap (a batch recorded before
+                    // a rewind is acked after it): Java would then read released slots (NPE in
+                    // MEMSIZE); we move the read cursor past the acked events instead.
+                    inner.stats.get_seq = next;
+                    inner.stats.get_mem = inner.stats.ack_mem;
+                }
                 inner.stats.ack_rows += rows;
                 if exec > 0 {
                     inner.stats.ack_exec_time = exec;
@@ -842,7 +857,9 @@ impl EventStore {
             return None;
         }
         let included = put != inner.stats.ack_seq;
-        self.slot(&inner, put).ok().map(|e| e.log_position(included))
+        self.slot(&inner, put)
+            .ok()
+            .map(|e| e.log_position(included))
     }
 }
 
@@ -850,20 +867,26 @@ fn included(start: Option<&LogPosition>) -> bool {
     start.is_some_and(|p| p.postion.included)
 }
 
-/// Short text of a position for error messages (`EntryPosition[...]` in Canal's style).
+/// Java `LogPosition.toString()` (commons-lang reflection style with short class names), e.g.
+/// `LogPosition[identity=LogIdentity[sourceAddress=/127.0.0.1:3306,slaveId=-1],postion=EntryPosition[included=false,journalName=mysql-bin.000001,position=4,serverId=1,gtid=,timestamp=1700000000000]]`.
+/// The address is rendered as `InetSocketAddress` does for an unresolved lookup (`/host:port`).
 pub fn format_position(p: &LogPosition) -> String {
     let e = &p.postion;
-    format!(
-        "LogPosition[identity={},postion=EntryPosition[included={},journalName={},position={},serverId={},gtid={},timestamp={}]]",
-        p.identity
-            .source_address
-            .as_ref()
-            .map(|a| format!(
-                "{}:{}",
+    let addr = p
+        .identity
+        .source_address
+        .as_ref()
+        .map(|a| {
+            format!(
+                "/{}:{}",
                 a.address.as_deref().unwrap_or("<unresolved>"),
                 a.port
-            ))
-            .unwrap_or_else(|| "<null>".into()),
+            )
+        })
+        .unwrap_or_else(|| "<null>".into());
+    format!(
+        "LogPosition[identity=LogIdentity[sourceAddress={addr},slaveId={}],postion=EntryPosition[included={},journalName={},position={},serverId={},gtid={},timestamp={}]]",
+        p.identity.slave_id,
         e.included,
         e.journal_name.as_deref().unwrap_or("<null>"),
         opt(e.position),

@@ -71,7 +71,10 @@ fn buffer_size_must_be_power_of_two() {
     assert_eq!(err.to_string(), "bufferSize must be a power of 2");
     assert_eq!(err.java_class(), "java.lang.IllegalArgumentException");
     assert!(EventStore::new(StoreConfig::default()).is_ok());
-    assert_eq!("ITEMSIZE".parse::<BatchMode>().unwrap(), BatchMode::ItemSize);
+    assert_eq!(
+        "ITEMSIZE".parse::<BatchMode>().unwrap(),
+        BatchMode::ItemSize
+    );
     assert!("memsize".parse::<BatchMode>().is_err());
 }
 
@@ -128,7 +131,10 @@ async fn memsize_blocking_get_golden() {
         put_all(&s, tx(t * 10));
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(!getter.is_finished(), "1002 bytes must not satisfy a 1 KiB batch");
+    assert!(
+        !getter.is_finished(),
+        "1002 bytes must not satisfy a 1 KiB batch"
+    );
     put_all(&s, tx(30));
     let b = tokio::time::timeout(Duration::from_secs(5), getter)
         .await
@@ -179,7 +185,11 @@ fn ddl_isolation_both_modes() {
                 ev(4, 10),
             ],
         );
-        assert_eq!(offsets(&s.try_get(None, 100).unwrap()), vec![0, 1], "{mode}");
+        assert_eq!(
+            offsets(&s.try_get(None, 100).unwrap()),
+            vec![0, 1],
+            "{mode}"
+        );
         let ddl = s.try_get(None, 100).unwrap();
         assert_eq!(offsets(&ddl), vec![2], "{mode}");
         assert_eq!(ddl.range.unwrap().end_seq, 2);
@@ -190,7 +200,11 @@ fn ddl_isolation_both_modes() {
     let s = store(BatchMode::ItemSize, 16, 1024);
     put_all(
         &s,
-        vec![ev(0, 10), typed(1, EntryType::Rowdata, EventType::Create), ev(2, 10)],
+        vec![
+            ev(0, 10),
+            typed(1, EntryType::Rowdata, EventType::Create),
+            ev(2, 10),
+        ],
     );
     assert_eq!(offsets(&s.try_get(None, 100).unwrap()), vec![0, 1, 2]);
 }
@@ -233,7 +247,14 @@ fn range_ack_point_rules() {
 
     // DDL is an ack point; plain rows are not
     let s = store(BatchMode::ItemSize, 16, 1024);
-    put_all(&s, vec![ev(0, 10), typed(1, EntryType::Rowdata, EventType::Erase), ev(2, 10)]);
+    put_all(
+        &s,
+        vec![
+            ev(0, 10),
+            typed(1, EntryType::Rowdata, EventType::Erase),
+            ev(2, 10),
+        ],
+    );
     let r = s.try_get(None, 5).unwrap().range.unwrap();
     assert_eq!(r.ack.unwrap().postion.position, Some(1));
     let s = store(BatchMode::ItemSize, 16, 1024);
@@ -271,7 +292,10 @@ fn ack_checks_position_and_releases() {
     assert_eq!((st.ack_seq, st.ack_mem), (0, 100));
     s.ack(r2.end.as_ref().unwrap(), r2.end_seq).unwrap();
     let st = s.stats();
-    assert_eq!((st.ack_seq, st.ack_mem, st.get_seq, st.put_seq), (3, 400, 3, 3));
+    assert_eq!(
+        (st.ack_seq, st.ack_mem, st.get_seq, st.put_seq),
+        (3, 400, 3, 3)
+    );
     // acked payload is gone, the last acked event keeps its metadata
     let inner = s.inner.lock();
     assert!(inner.ring[0].as_ref().unwrap().entry.is_none());
@@ -376,7 +400,10 @@ fn blocking_put_waits_for_ack() {
         })
     };
     std::thread::sleep(Duration::from_millis(150));
-    assert!(!done.load(Ordering::SeqCst), "producer must block while full");
+    assert!(
+        !done.load(Ordering::SeqCst),
+        "producer must block while full"
+    );
     let r = s.try_get(None, 100).unwrap().range.unwrap();
     s.ack(r.end.as_ref().unwrap(), r.end_seq).unwrap();
     h.join().unwrap();
@@ -415,7 +442,10 @@ async fn async_put_and_timed_get() {
         .unwrap()
         .unwrap();
     // a full batch returns at once
-    let b = s.get_timeout(None, 1, Duration::from_secs(10)).await.unwrap();
+    let b = s
+        .get_timeout(None, 1, Duration::from_secs(10))
+        .await
+        .unwrap();
     assert_eq!(offsets(&b), vec![2]);
 }
 
@@ -456,7 +486,9 @@ async fn concurrent_producer_consumer_order() {
             let mut chunk = 1usize;
             while i < N {
                 let n = chunk.min((N - i) as usize);
-                let v: Vec<Event> = (i..i + n as i64).map(|k| ev(k, 1 + (k % 50) as usize)).collect();
+                let v: Vec<Event> = (i..i + n as i64)
+                    .map(|k| ev(k, 1 + (k % 50) as usize))
+                    .collect();
                 s.put_blocking(v).unwrap();
                 i += n as i64;
                 chunk = chunk % 7 + 1;
@@ -524,4 +556,40 @@ fn event_from_entry_metadata() {
     assert_eq!(bare.entry_type, EntryType::Rowdata);
     assert_eq!(bare.event_type, EventType::Update);
     assert!(Event::from_bytes(identity(), Bytes::from_static(&[0xff, 0xff]), true).is_err());
+}
+
+/// Java `LogPosition.toString()`: reflection style, subclass fields first (included, journalName,
+/// position, serverId, gtid), then TimePosition.timestamp; nulls as `<null>`.
+#[test]
+fn position_text_like_java() {
+    let p = ev(4, 1).log_position(false);
+    assert_eq!(
+        format_position(&p),
+        "LogPosition[identity=LogIdentity[sourceAddress=/127.0.0.1:3306,slaveId=-1],postion=EntryPosition[included=false,journalName=mysql-bin.000001,position=4,serverId=1,gtid=,timestamp=1700000000004]]"
+    );
+    let err = StoreError::NoMatchAck(format_position(&LogPosition::default()));
+    assert_eq!(
+        err.to_string(),
+        "no match ack positionLogPosition[identity=LogIdentity[sourceAddress=<null>,slaveId=0],postion=EntryPosition[included=false,journalName=<null>,position=<null>,serverId=<null>,gtid=<null>,timestamp=<null>]]"
+    );
+}
+
+/// rollback(id) trap: a batch read before a rewind and acked afterwards moves the ack cursor past
+/// the read cursor; reading must continue after it, never hand out released events.
+#[test]
+fn ack_beyond_read_cursor_after_rewind() {
+    let s = store(BatchMode::MemSize, 16, 1024);
+    put_all(&s, (0..6).map(|i| ev(i, 10)).collect());
+    let _b1 = s.try_get(None, 0).unwrap(); // [0]
+    let b2 = s.try_get(None, 0).unwrap().range.unwrap(); // [1]
+    s.rollback(); // rewind to -1
+    let b3 = s.try_get(None, 0).unwrap(); // [0] again
+    assert_eq!(offsets(&b3), vec![0]);
+    s.ack(b2.end.as_ref().unwrap(), b2.end_seq).unwrap(); // acks 0 and 1
+    let st = s.stats();
+    assert_eq!(
+        (st.ack_seq, st.get_seq, st.get_mem, st.ack_mem),
+        (1, 1, 20, 20)
+    );
+    assert_eq!(offsets(&s.try_get(None, 100).unwrap()), vec![2, 3, 4, 5]);
 }

@@ -84,7 +84,10 @@ fn memsize_store_bounds_rss_with_stalled_consumer() {
         } else if still_since.elapsed() > Duration::from_millis(300) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "producer never stalled");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "producer never stalled"
+        );
     }
     let stats = store.stats();
     let stalled = rss_kib().unwrap_or(0);

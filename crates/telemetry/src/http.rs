@@ -54,7 +54,11 @@ impl MetricsServer {
         let addr = SocketAddr::from(([0, 0, 0, 0], port));
         match Self::bind(telemetry, addr).await {
             Ok(s) => {
-                tracing::info!(port = s.local_addr.port(), "## start the metrics server on port {}", s.local_addr.port());
+                tracing::info!(
+                    port = s.local_addr.port(),
+                    "## start the metrics server on port {}",
+                    s.local_addr.port()
+                );
                 Some(s)
             }
             Err(e) => {
@@ -77,7 +81,11 @@ impl MetricsServer {
 }
 
 /// Accept loop: one task per connection, until `shutdown` completes.
-pub async fn serve(telemetry: Telemetry, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    telemetry: Telemetry,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -113,7 +121,10 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
             return Ok(buf);
         }
         if buf.len() > MAX_HEAD {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "request head too large"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "request head too large",
+            ));
         }
     }
 }
@@ -124,7 +135,12 @@ fn route(telemetry: &Telemetry, request_line: &str) -> (u16, &'static str, &'sta
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("/");
     if method != "GET" && method != "HEAD" {
-        return (405, "Method Not Allowed", "text/plain; charset=utf-8", "only GET\n".into());
+        return (
+            405,
+            "Method Not Allowed",
+            "text/plain; charset=utf-8",
+            "only GET\n".into(),
+        );
     }
     let path = target.split('?').next().unwrap_or("/");
     match path {
@@ -134,7 +150,12 @@ fn route(telemetry: &Telemetry, request_line: &str) -> (u16, &'static str, &'sta
             if r.ready {
                 (200, "OK", "text/plain; charset=utf-8", r.detail)
             } else {
-                (503, "Service Unavailable", "text/plain; charset=utf-8", r.detail)
+                (
+                    503,
+                    "Service Unavailable",
+                    "text/plain; charset=utf-8",
+                    r.detail,
+                )
             }
         }
         _ => (200, "OK", CONTENT_TYPE, telemetry.render()),

@@ -28,7 +28,14 @@ pub fn instance_stopped(destination: &str, reason: &str) {
 
 /// The start position was chosen (`reason`: meta cursor, configured position, timestamp
 /// lookup, source head ...).
-pub fn position_chosen(destination: &str, journal: &str, position: u64, timestamp_ms: i64, reason: &str, cost_ms: u64) {
+pub fn position_chosen(
+    destination: &str,
+    journal: &str,
+    position: u64,
+    timestamp_ms: i64,
+    reason: &str,
+    cost_ms: u64,
+) {
     tracing::info!(
         target: TARGET,
         event = "position_chosen",
@@ -53,6 +60,12 @@ pub fn ha_role_change(destination: &str, from: &str, to: &str) {
 }
 
 /// An error with the binlog position it happened at.
-pub fn error_at(destination: &str, kind: &str, journal: &str, position: u64, error: &dyn std::fmt::Display) {
+pub fn error_at(
+    destination: &str,
+    kind: &str,
+    journal: &str,
+    position: u64,
+    error: &dyn std::fmt::Display,
+) {
     tracing::error!(target: TARGET, event = "error", destination, kind, journal, position, error = %error, "{kind} error at {journal}:{position}: {error}");
 }

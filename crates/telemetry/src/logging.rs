@@ -92,7 +92,12 @@ pub struct RollingFile {
 
 impl RollingFile {
     /// Opens (appending) `<dir>/<name>.log`.
-    pub fn open(dir: &Path, name: &str, max_bytes: u64, keep_days: u32) -> std::io::Result<RollingFile> {
+    pub fn open(
+        dir: &Path,
+        name: &str,
+        max_bytes: u64,
+        keep_days: u32,
+    ) -> std::io::Result<RollingFile> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{name}.log"));
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
@@ -146,7 +151,10 @@ impl RollingFile {
         };
         self.file.flush()?;
         std::fs::rename(self.path(), &target)?;
-        self.file = OpenOptions::new().create(true).append(true).open(self.path())?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path())?;
         self.size = 0;
         self.day = today;
         self.prune(today);
@@ -195,13 +203,24 @@ impl MetaLog {
                 format!("destination {destination:?} is not usable as a directory name"),
             ));
         }
-        let f = RollingFile::open(&logs_dir.join(destination), "meta", META_MAX_FILE_BYTES, DEFAULT_KEEP_DAYS)?;
-        Ok(MetaLog { file: Mutex::new(f) })
+        let f = RollingFile::open(
+            &logs_dir.join(destination),
+            "meta",
+            META_MAX_FILE_BYTES,
+            DEFAULT_KEEP_DAYS,
+        )?;
+        Ok(MetaLog {
+            file: Mutex::new(f),
+        })
     }
 
     /// Appends one line.
     pub fn log(&self, msg: &str) -> std::io::Result<()> {
-        let line = format!("{} - {}\n", Local::now().format("%Y-%m-%d %H:%M:%S%.3f"), msg);
+        let line = format!(
+            "{} - {}\n",
+            Local::now().format("%Y-%m-%d %H:%M:%S%.3f"),
+            msg
+        );
         self.file.lock().write_line(line.as_bytes())
     }
 }
@@ -274,7 +293,10 @@ impl CanalFileLayer {
     pub fn new(cfg: &LogConfig) -> Result<CanalFileLayer, LogError> {
         let canal_dir = cfg.dir.join("canal");
         let server = RollingFile::open(&canal_dir, "canal", cfg.max_file_bytes, cfg.keep_days)
-            .map_err(|source| LogError::Io { path: canal_dir, source })?;
+            .map_err(|source| LogError::Io {
+                path: canal_dir,
+                source,
+            })?;
         let mut files = HashMap::new();
         files.insert(String::new(), server);
         Ok(CanalFileLayer {
@@ -331,7 +353,12 @@ impl<S> Layer<S> for CanalFileLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: Context<'_, S>) {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
         let mut v = DestVisitor::default();
         attrs.record(&mut v);
         if let (Some(d), Some(span)) = (v.0, ctx.span(id)) {
@@ -339,7 +366,12 @@ where
         }
     }
 
-    fn on_record(&self, id: &tracing::span::Id, values: &tracing::span::Record<'_>, ctx: Context<'_, S>) {
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
         let mut v = DestVisitor::default();
         values.record(&mut v);
         if let (Some(d), Some(span)) = (v.0, ctx.span(id)) {
@@ -355,7 +387,11 @@ where
         let from_span = ctx.event_scope(event).and_then(|scope| {
             scope
                 .from_root()
-                .filter_map(|span| span.extensions().get::<SpanDestination>().map(|d| d.0.clone()))
+                .filter_map(|span| {
+                    span.extensions()
+                        .get::<SpanDestination>()
+                        .map(|d| d.0.clone())
+                })
                 .last()
         });
         let dest = from_span.or_else(|| v.destination.clone());
@@ -370,7 +406,8 @@ where
 
 /// Installs the global subscriber: `RUST_LOG` (else `cfg.default_filter`) + [`CanalFileLayer`].
 pub fn init(cfg: &LogConfig) -> Result<(), LogError> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.default_filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.default_filter));
     let layer = CanalFileLayer::new(cfg)?;
     tracing_subscriber::registry()
         .with(filter)
@@ -380,7 +417,10 @@ pub fn init(cfg: &LogConfig) -> Result<(), LogError> {
 }
 
 /// A shared handle to a [`CanalFileLayer`] usable in tests with a scoped default subscriber.
-pub fn subscriber(cfg: &LogConfig, filter: &str) -> Result<impl Subscriber + Send + Sync, LogError> {
+pub fn subscriber(
+    cfg: &LogConfig,
+    filter: &str,
+) -> Result<impl Subscriber + Send + Sync, LogError> {
     Ok(tracing_subscriber::registry()
         .with(EnvFilter::new(filter))
         .with(CanalFileLayer::new(cfg)?))

@@ -17,13 +17,16 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
+use metrics::{
+    Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, SharedString,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 use parking_lot::{Mutex, RwLock};
 
 use crate::names::{self, Kind, MetricDef};
 
-static META: Metadata<'static> = Metadata::new("canal_telemetry", Level::INFO, Some("canal_telemetry"));
+static META: Metadata<'static> =
+    Metadata::new("canal_telemetry", Level::INFO, Some("canal_telemetry"));
 
 /// Milliseconds since the Unix epoch (wall clock, like Java's `System.currentTimeMillis`).
 pub fn now_ms() -> i64 {
@@ -243,7 +246,9 @@ impl InstanceMetrics {
     /// The sink saw an entry executed at `exec_ms` (BEGIN/ROWDATA/END), for
     /// `canal_instance_traffic_delay`.
     pub fn sink_exec_time(&self, exec_ms: i64) {
-        self.entry.last_sink_exec_ms.store(exec_ms, Ordering::Relaxed);
+        self.entry
+            .last_sink_exec_ms
+            .store(exec_ms, Ordering::Relaxed);
     }
 
     /// The sink saw a source heartbeat: Canal takes "now" as the exec time.
@@ -271,7 +276,10 @@ impl InstanceMetrics {
 
     /// Blocking of the dump thread publishing to the parallel parser (parallel mode only).
     pub fn publish_blocking(&self, parser: usize, blocked: Duration) {
-        if let (Some(acc), Some(c)) = (self.entry.publish_ns.get(parser), self.entry.publish.get(parser)) {
+        if let (Some(acc), Some(c)) = (
+            self.entry.publish_ns.get(parser),
+            self.entry.publish.get(parser),
+        ) {
             let ns = u64::try_from(blocked.as_nanos()).unwrap_or(u64::MAX);
             let total = acc.fetch_add(ns, Ordering::Relaxed).saturating_add(ns);
             c.absolute(total / 1_000_000);
@@ -298,7 +306,11 @@ impl InstanceMetrics {
     pub fn error(&self, kind: &str) {
         let mut map = self.entry.errors.lock();
         let c = map.entry(kind.to_string()).or_insert_with(|| {
-            counter(&self.entry.recorder, &names::RS_ERRORS, &[&self.entry.destination, kind])
+            counter(
+                &self.entry.recorder,
+                &names::RS_ERRORS,
+                &[&self.entry.destination, kind],
+            )
         });
         c.increment(1);
     }
@@ -317,8 +329,18 @@ impl InstanceEntry {
         let rec = build_recorder();
         let d = destination;
         gauge(&rec, &names::INSTANCE, &[d, "spring"]).set(1.0);
-        gauge(&rec, &names::STORE, &[d, info.batch_mode.as_str(), &info.buffer_size.to_string()]).set(1.0);
-        gauge(&rec, &names::PARSER_MODE, &[d, if info.parallel { "true" } else { "false" }]).set(1.0);
+        gauge(
+            &rec,
+            &names::STORE,
+            &[d, info.batch_mode.as_str(), &info.buffer_size.to_string()],
+        )
+        .set(1.0);
+        gauge(
+            &rec,
+            &names::PARSER_MODE,
+            &[d, if info.parallel { "true" } else { "false" }],
+        )
+        .set(1.0);
         let parsers = info.parsers.max(1);
         let received = (0..parsers)
             .map(|i| {
@@ -536,7 +558,11 @@ impl ServerInner {
         let c = map
             .entry((destination.to_string(), code))
             .or_insert_with(|| {
-                counter(&self.recorder, &names::CLIENT_REQUEST_ERROR, &[destination, &code.to_string()])
+                counter(
+                    &self.recorder,
+                    &names::CLIENT_REQUEST_ERROR,
+                    &[destination, &code.to_string()],
+                )
             });
         c.increment(1);
     }
@@ -579,7 +605,12 @@ impl Telemetry {
     /// Fresh state with no destinations.
     pub fn new() -> Telemetry {
         let recorder = build_recorder();
-        gauge(&recorder, &names::RS_BUILD_INFO, &[env!("CARGO_PKG_VERSION")]).set(1.0);
+        gauge(
+            &recorder,
+            &names::RS_BUILD_INFO,
+            &[env!("CARGO_PKG_VERSION")],
+        )
+        .set(1.0);
         Telemetry {
             inner: Arc::new(Inner {
                 server: Arc::new(ServerInner {
@@ -661,7 +692,12 @@ impl Telemetry {
     /// `canal_rs_ha_role_changes_total` counts changes, not the first report).
     pub fn set_role(&self, destination: &str, role: Role) {
         let rec = &self.inner.server.recorder;
-        let prev = self.inner.server.roles.lock().insert(destination.to_string(), role);
+        let prev = self
+            .inner
+            .server
+            .roles
+            .lock()
+            .insert(destination.to_string(), role);
         let active = if role == Role::Active { 1.0 } else { 0.0 };
         gauge(rec, &names::RS_DESTINATION_ACTIVE, &[destination]).set(active);
         let changes = counter(rec, &names::RS_ROLE_CHANGES, &[destination, role.as_str()]);
@@ -677,7 +713,11 @@ impl Telemetry {
         let rec = &self.inner.server.recorder;
         if let Some(cur) = state {
             for s in names::ZK_STATES {
-                gauge(rec, &names::RS_ZK_SESSION_STATE, &[s]).set(if *s == cur { 1.0 } else { 0.0 });
+                gauge(rec, &names::RS_ZK_SESSION_STATE, &[s]).set(if *s == cur {
+                    1.0
+                } else {
+                    0.0
+                });
             }
         }
     }
@@ -692,7 +732,11 @@ impl Telemetry {
             .entry(port)
             .or_insert_with(|| Arc::new(AtomicI64::new(0)))
             .clone();
-        let g = gauge(&self.inner.server.recorder, &names::RS_CLIENT_CONNECTIONS, &[port]);
+        let g = gauge(
+            &self.inner.server.recorder,
+            &names::RS_CLIENT_CONNECTIONS,
+            &[port],
+        );
         let n = count.fetch_add(1, Ordering::Relaxed) + 1;
         g.set(n as f64);
         ConnectionGuard { count, gauge: g }
@@ -700,7 +744,12 @@ impl Telemetry {
 
     /// A login failed on `port` (`client` or `admin`).
     pub fn auth_failure(&self, port: &str) {
-        counter(&self.inner.server.recorder, &names::RS_AUTH_FAILURES, &[port]).increment(1);
+        counter(
+            &self.inner.server.recorder,
+            &names::RS_AUTH_FAILURES,
+            &[port],
+        )
+        .increment(1);
     }
 
     /// Installs the readiness check used by `GET /ready`.
@@ -727,7 +776,8 @@ impl Telemetry {
     /// (Prometheus text format 0.0.4).
     pub fn render(&self) -> String {
         let now = now_ms();
-        let entries: Vec<Arc<InstanceEntry>> = self.inner.instances.read().values().cloned().collect();
+        let entries: Vec<Arc<InstanceEntry>> =
+            self.inner.instances.read().values().cloned().collect();
         let mut merged = Merged::default();
         for e in &entries {
             e.collect(now);

@@ -139,7 +139,13 @@ defs! {
 }
 
 /// Parser states reported in [`RS_PARSER_STATE`].
-pub const PARSER_STATES: &[&str] = &["stopped", "connecting", "finding_position", "dumping", "error"];
+pub const PARSER_STATES: &[&str] = &[
+    "stopped",
+    "connecting",
+    "finding_position",
+    "dumping",
+    "error",
+];
 
 /// ZooKeeper session states reported in [`RS_ZK_SESSION_STATE`].
 pub const ZK_STATES: &[&str] = &["none", "connected", "disconnected", "expired"];
