@@ -127,12 +127,14 @@ impl Running {
 #[derive(Clone)]
 struct RunCtx {
     cfg: Arc<InstanceConfig>,
-    store: Arc<EventStore>,
     log_positions: Arc<dyn LogPositionManager>,
     stop: watch::Receiver<bool>,
     filter: watch::Receiver<Option<String>>,
     /// Dump failures with errno 1236 (not "purged") since the last position reset.
     dump_errors: Arc<std::sync::atomic::AtomicU32>,
+    /// The sink outlives parser restarts (its empty-transaction state is the instance's, as
+    /// in Java); only one sink thread uses it at a time.
+    sink: Arc<parking_lot::Mutex<EntrySink>>,
 }
 
 /// Java's `dumpErrorCountThreshold`.
@@ -190,6 +192,7 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             Arc::new(MetaLogPositionManager::new(meta.clone())),
         ));
         log_positions.start()?;
+        let filter_tx_entry = cfg.filter.transaction_entry;
         let (filter_tx, filter_rx) = watch::channel(None);
         let parts = Parts {
             destination: destination.clone(),
@@ -201,11 +204,17 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let ctx = RunCtx {
             cfg: Arc::new(cfg),
-            store,
             log_positions: log_positions.clone(),
             stop: stop_rx.clone(),
             filter: filter_rx,
             dump_errors: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+            sink: Arc::new(parking_lot::Mutex::new(EntrySink::new(
+                store.clone(),
+                SinkConfig {
+                    filter_transaction_entry: filter_tx_entry,
+                    ..SinkConfig::default()
+                },
+            ))),
         };
         let backoff = self.backoff;
         let span = tracing::info_span!("instance", destination = %destination);
@@ -535,23 +544,16 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         })
         .map_err(|e| InstanceError::Parse(format!("cannot start parser thread: {e}")))?;
 
-    let sink_store = ctx.store.clone();
+    let sink_shared = ctx.sink.clone();
     let sink_positions = ctx.log_positions.clone();
     let sink_dest = dest.clone();
-    let filter_tx_entry = cfg.filter.transaction_entry;
     let sink = std::thread::Builder::new()
         .name(format!("{dest}-sink"))
         .spawn({
             let span = tracing::Span::current();
             move || {
                 let _entered = span.enter();
-                sink_stage(
-                    chunk_rx,
-                    sink_store,
-                    sink_positions,
-                    &sink_dest,
-                    filter_tx_entry,
-                )
+                sink_stage(chunk_rx, &sink_shared, sink_positions, &sink_dest)
             }
         })
         .map_err(|e| InstanceError::Parse(format!("cannot start sink thread: {e}")))?;
@@ -730,18 +732,11 @@ fn parse_stage(
 /// Sink + store + log position.
 fn sink_stage(
     rx: std::sync::mpsc::Receiver<Vec<Item>>,
-    store: Arc<EventStore>,
+    sink: &parking_lot::Mutex<EntrySink>,
     positions: Arc<dyn LogPositionManager>,
     destination: &str,
-    filter_transaction_entry: bool,
 ) -> Result<(), InstanceError> {
-    let mut sink = EntrySink::new(
-        store,
-        SinkConfig {
-            filter_transaction_entry,
-            ..SinkConfig::default()
-        },
-    );
+    let mut sink = sink.lock();
     while let Ok(chunk) = rx.recv() {
         // Java records the last TRANSACTIONEND at index >= 1 of a flushed chunk.
         let last_end = last_transaction_end(&chunk).map(|i| i.event.log_position(false));

@@ -126,7 +126,11 @@ impl RollingFile {
     /// Appends one line (the caller includes the newline), rolling first when the day changed
     /// or the line would push the file past the size cap.
     pub fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
-        let today = Local::now().date_naive();
+        self.write_line_on(line, Local::now().date_naive())
+    }
+
+    /// [`Self::write_line`] as if the local date were `today` (tests, replays).
+    pub fn write_line_on(&mut self, line: &[u8], today: NaiveDate) -> std::io::Result<()> {
         let len = line.len() as u64;
         if self.size > 0 && (today != self.day || self.size + len > self.max_bytes) {
             self.roll(today)?;

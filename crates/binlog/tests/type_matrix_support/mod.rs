@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use canal_binlog::client::{binlog_status, start_dump, Connection, ReplicaOptions, StartPosition};
 use canal_binlog::event::{Event, EventBody, RowsKind};
+use canal_binlog::json::{opaque_datetime, opaque_decimal, opaque_time, JsonValue};
 use canal_binlog::value::Value;
 use canal_binlog::EventDecoder;
 
@@ -364,6 +365,12 @@ pub fn columns(server: Server) -> Vec<Col> {
                 "'3.25'",
                 "'[[[[[[[[1]]]]]]]]'",
                 r#"'{"k": "x", "k2": [1e300, -0.5, 0]}'"#,
+                // MySQL: opaque DATETIME/DATE/TIME/DECIMAL scalars inside binary JSON.
+                "JSON_ARRAY(CAST('2024-01-02 03:04:05.5' AS DATETIME(1)), CAST('2024-01-02' AS DATE), \
+                 CAST('-12:34:56.789' AS TIME(3)), CAST(1.50 AS DECIMAL(5,2)), CAST(-0.001 AS DECIMAL(10,3)), \
+                 CAST(x'00FF' AS BINARY), CAST('2024-01-02 03:04:05' AS DATETIME))",
+                // Over 64 KiB: MySQL's large object/array format.
+                "JSON_OBJECT('big', REPEAT('x', 70000), 'arr', JSON_ARRAY(1, -2, 'y', JSON_OBJECT()), 'n', NULL)",
             ],
         ),
         col(
@@ -555,20 +562,18 @@ pub fn render(v: &Value<'_>, kind: Kind) -> Option<String> {
         (Kind::Enum, Value::Enum(e)) => e.to_string(),
         (Kind::Set, Value::Set(s)) => s.to_string(),
         (Kind::Json, Value::Json(b)) => {
-            // MySQL binary JSON, converted to text by the crate's converter.
+            // MySQL binary JSON: parsed by the crate, turned into JSON text as MySQL writes it.
             if b.is_empty() {
                 // An empty image is MySQL's JSON null written as zero bytes.
                 return Some("null".into());
             }
-            let j = match canal_binlog::json::parse(b) {
-                Ok(j) => j,
-                Err(e) => return Some(format!("json parse error {e:?}")),
-            };
-            let mut s = String::new();
-            if let Err(e) = canal_binlog::json::write_text(&j, &mut s) {
-                return Some(format!("json text error {e:?}"));
+            match canal_binlog::json::parse(b)
+                .map_err(|e| format!("{e:?}"))
+                .and_then(|j| json_to_serde(&j))
+            {
+                Ok(j) => j.to_string(),
+                Err(e) => format!("json decode error {e}"),
             }
-            s
         }
         // MariaDB: JSON is LONGTEXT with a JSON_VALID check: the text as written.
         (Kind::Json, Value::Blob(b)) => String::from_utf8_lossy(b).into_owned(),
@@ -576,6 +581,84 @@ pub fn render(v: &Value<'_>, kind: Kind) -> Option<String> {
         (Kind::Vector, Value::Vector(b)) => hex(b),
         _ => return odd(),
     })
+}
+
+/// A decoded binary JSON value as `serde_json`, with MySQL's text for opaque scalars: DECIMAL
+/// as a number, DATE `YYYY-MM-DD`, DATETIME/TIMESTAMP `YYYY-MM-DD hh:mm:ss.ffffff`, TIME
+/// `[-]hh:mm:ss.ffffff`, anything else `base64:type<N>:<base64 of the bytes>`.
+fn json_to_serde(v: &JsonValue<'_>) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    let e = |e: canal_binlog::json::JsonError| format!("{e:?}");
+    Ok(match v {
+        JsonValue::Object(o) => {
+            let mut m = serde_json::Map::new();
+            for kv in o.iter() {
+                let (k, v) = kv.map_err(e)?;
+                m.insert(String::from_utf8_lossy(k).into_owned(), json_to_serde(&v)?);
+            }
+            J::Object(m)
+        }
+        JsonValue::Array(a) => J::Array(
+            a.iter()
+                .map(|x| x.map_err(e).and_then(|x| json_to_serde(&x)))
+                .collect::<Result<_, _>>()?,
+        ),
+        JsonValue::Null => J::Null,
+        JsonValue::Bool(b) => J::Bool(*b),
+        JsonValue::Int(i) => J::from(*i),
+        JsonValue::UInt(u) => J::from(*u),
+        JsonValue::Double(d) => J::from(*d),
+        JsonValue::String(s) => J::String(String::from_utf8_lossy(s).into_owned()),
+        JsonValue::Opaque { field_type, data } => {
+            let dt = || opaque_datetime(data).ok_or("bad opaque datetime".to_string());
+            match field_type {
+                246 => {
+                    let d = opaque_decimal(data).ok_or("bad opaque decimal")?;
+                    serde_json::from_str(&d.to_string()).map_err(|x| x.to_string())?
+                }
+                10 => {
+                    let t = dt()?;
+                    J::String(format!("{:04}-{:02}-{:02}", t.year, t.month, t.day))
+                }
+                12 | 7 => {
+                    let t = dt()?;
+                    J::String(format!(
+                        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+                        t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros
+                    ))
+                }
+                11 => {
+                    let t = opaque_time(data).ok_or("bad opaque time")?;
+                    J::String(format!(
+                        "{}{:02}:{:02}:{:02}.{:06}",
+                        if t.negative { "-" } else { "" },
+                        t.hours,
+                        t.minutes,
+                        t.seconds,
+                        t.micros
+                    ))
+                }
+                t => J::String(format!("base64:type{t}:{}", base64(data))),
+            }
+        }
+    })
+}
+
+/// Standard base64 with padding (RFC 4648), as MySQL writes opaque JSON bytes.
+fn base64(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in b.chunks(3) {
+        let n = c.iter().enumerate().fold(0u32, |n, (i, &x)| n | u32::from(x) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
 }
 
 /// Compares server text `want` with rendered decoded text `got` for `kind`; `Err` explains.
