@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Everything `make test` does, in order (see README.md):
 #   1. install test needs (apt packages, .venv with canal-python) and the Rust toolchain;
-#   2. cargo fmt --check;
+#   2. shellcheck of the shell scripts; cargo fmt --check (workspace and fuzz/);
 #   3. start the sandboxes: MariaDB 10.11 (:3307, default options), ZooKeeper standalone (:2181)
 #      and 3-node ensemble (:2191-2193), MySQL 9.7 chroot (:3308; built in the background on
 #      first use while Rust compiles);
 #   4. cargo clippy -D warnings, cargo test --workspace (sandbox addresses in CANAL_TEST_*);
-#   5. Python tests (pytest tests/python) and the sandbox script test (tests/sandbox.sh);
+#   5. Python tests (pytest tests/python, incl. canal-python against our debug canal-server)
+#      and the sandbox script test (tests/sandbox.sh);
 #   6. short fuzzing (scripts/fuzz.sh, FUZZ_SECONDS each, default 30; FUZZ_SECONDS=0 skips).
 # The sandboxes are stopped at the end, also on failure. Every step's wall time is printed.
 # Development aid: CANAL_TEST_SKIP="fmt clippy" skips steps by name (shellcheck, fmt, clippy,
@@ -52,7 +53,7 @@ step "shellcheck scripts/ tests/ .ci/"
 skip shellcheck || shellcheck -x -S warning "$S"/*.sh "$REPO"/tests/*.sh "$REPO"/.ci/run
 
 step "cargo fmt --check"
-skip fmt || cargo fmt --all -- --check
+skip fmt || { cargo fmt --all -- --check && (cd fuzz && cargo fmt -- --check); }
 
 step "start MariaDB and ZooKeeper (standalone + ensemble)"
 unset MARIADB_EXTRA_OPTS

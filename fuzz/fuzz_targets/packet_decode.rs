@@ -18,12 +18,18 @@ fn check_roundtrip<M: Message + Default + PartialEq + std::fmt::Debug>(m: &M) {
 }
 
 fn payload(p: &[u8]) {
-    let Ok(pkt) = packet::parse_packet(p) else { return };
+    let Ok(pkt) = packet::parse_packet(p) else {
+        return;
+    };
     check_roundtrip(&pkt);
-    let Ok(body) = packet::parse_body(&pkt) else { return };
+    let Ok(body) = packet::parse_body(&pkt) else {
+        return;
+    };
     if let Body::Messages(m) = body {
         for raw in &m.messages {
-            let Ok(e) = Entry::decode(&raw[..]) else { continue };
+            let Ok(e) = Entry::decode(&raw[..]) else {
+                continue;
+            };
             check_roundtrip(&e);
             let sv = e.store_value.as_deref().unwrap_or_default();
             match e.entry_type() {

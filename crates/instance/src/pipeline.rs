@@ -500,6 +500,17 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
             opts: conn_opts.clone(),
             conn: None,
         }));
+    if cfg.tsdb.enable {
+        // Table meta history (Java's TSDB): DDL before the start position is replayed so rows
+        // get the column names valid at that position.
+        if let (Some(file), Some(pos)) = (&start.journal_name, start.position) {
+            let dir = cfg.data_dir();
+            let history = canal_parse::History::open(&dir).map_err(|e| {
+                InstanceError::Parse(format!("table meta history in {}: {e}", dir.display()))
+            })?;
+            converter = converter.with_history(history, file, u64::try_from(pos).unwrap_or(4));
+        }
+    }
     converter.set_file(&start_file);
     let mut filter_rx = ctx.filter.clone();
     if let Some(f) = filter_rx.borrow_and_update().clone() {
@@ -656,9 +667,10 @@ fn parse_stage(
             continue;
         }
         if skipping && !ev.artificial {
-            let already = emitted
-                .as_ref()
-                .is_some_and(|(f, end)| (&*ev.file, ev.next_offset) <= (f.as_str(), *end));
+            let already = emitted.as_ref().is_some_and(|(f, end)| {
+                canal_parse::history::position_cmp(&ev.file, ev.next_offset, f, *end)
+                    != std::cmp::Ordering::Greater
+            });
             if already {
                 // Keep the decoder's FORMAT_DESCRIPTION / TABLE_MAP state, convert nothing.
                 decoder.set_checksum(ev.checksum);

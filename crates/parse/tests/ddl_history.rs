@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use canal_binlog::client::{
-    binlog_status, start_dump, Connection, ReplicaOptions, StartPosition,
-};
+use canal_binlog::client::{binlog_status, start_dump, Connection, ReplicaOptions, StartPosition};
 use canal_binlog::event::{types, EventBody, RowsKind};
 use canal_binlog::BinlogFile;
 use canal_parse::entries_json::convert_file_from;
@@ -90,16 +88,16 @@ async fn produce(addr: &str) -> Live {
         let schema = format!("{base}_{}", mode.to_ascii_lowercase());
         exec(
             &mut root,
-            &[&format!("SET GLOBAL binlog_row_metadata = {mode}"), "FLUSH BINARY LOGS"],
+            &[
+                &format!("SET GLOBAL binlog_row_metadata = {mode}"),
+                "FLUSH BINARY LOGS",
+            ],
         )
         .await;
         let file = binlog_status(&mut root).await.unwrap().file;
         // Run the workload, then always restore the global setting before judging the result.
         let mut failed = None;
-        let setup = [
-            format!("CREATE DATABASE {schema}"),
-            format!("USE {schema}"),
-        ];
+        let setup = [format!("CREATE DATABASE {schema}"), format!("USE {schema}")];
         let stmts = setup.iter().map(String::as_str).chain(workload());
         for sql in stmts {
             if let Err(e) = root.query(sql).await {
@@ -139,7 +137,7 @@ async fn dump_file(addr: &str, file: &str) -> Vec<u8> {
         .await
         .expect("canal login");
     let ropts = ReplicaOptions {
-        server_id: 40_000 + std::process::id() % 20_000,
+        server_id: 20_000 + std::process::id() % 10_000,
         heartbeat_period: Duration::from_secs(1),
         read_timeout: Duration::from_secs(10),
         register: true,
@@ -160,7 +158,11 @@ async fn dump_file(addr: &str, file: &str) -> Vec<u8> {
         if ev.artificial || ev.is_heartbeat() || &*ev.file != file {
             continue;
         }
-        assert_eq!(ev.offset, bytes.len() as u64, "events of {file} must be contiguous");
+        assert_eq!(
+            ev.offset,
+            bytes.len() as u64,
+            "events of {file} must be contiguous"
+        );
         bytes.extend_from_slice(&ev.data);
         if ev.event_type() == types::ROTATE {
             break;
@@ -345,6 +347,9 @@ fn restart_without_history() {
     let mut c = Converter::new(opts_for(&f.schema))
         .unwrap()
         .with_source(Box::new(Source(Some(stale))));
-    let got = inserts(&convert_file_from(&mut c, &f.path, start).unwrap(), &f.schema);
+    let got = inserts(
+        &convert_file_from(&mut c, &f.path, start).unwrap(),
+        &f.schema,
+    );
     check(&got, &expected()[1..]);
 }

@@ -220,7 +220,8 @@ async fn every_canal_family_with_its_labels_is_scraped() {
     assert!((2.0..10.0).contains(&parsed), "{parsed}");
     assert_eq!(value(&fams, "canal_rs_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), 1.0);
     if std::path::Path::new("/proc/self/stat").exists() {
-        for n in ["process_cpu_seconds_total", "process_start_time_seconds", "process_open_fds", "process_resident_memory_bytes"] {
+        assert!(value(&fams, "process_cpu_seconds_total", &[]) >= 0.0);
+        for n in ["process_start_time_seconds", "process_open_fds", "process_resident_memory_bytes"] {
             assert!(value(&fams, n, &[]) > 0.0, "{n}");
         }
         let start = value(&fams, "process_start_time_seconds", &[]);

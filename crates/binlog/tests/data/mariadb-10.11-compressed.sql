@@ -1,6 +1,7 @@
--- Workload that produced mariadb-10.11-compressed.000001 (MariaDB 10.11.14, scripts/start-mariadb.sh
--- with MARIADB_EXTRA_OPTS="--log-bin-compress=ON --log-bin-compress-min-len=10", binlog_row_metadata=FULL,
--- CRC32), run in database `test` after RESET MASTER, then FLUSH BINARY LOGS.
+-- Workload of the live compressed-binlog tests (tests/support_compressed/mod.rs): run on the
+-- sandbox MariaDB 10.11 (scripts/start-mariadb.sh: ROW, binlog_row_metadata=FULL, CRC32) in a
+-- fresh schema with SET GLOBAL log_bin_compress=ON, log_bin_compress_min_len=10, between two
+-- FLUSH BINARY LOGS. One statement per line. The tests' expected values are derived from it.
 CREATE TABLE c1 (id INT PRIMARY KEY, name VARCHAR(100), d DECIMAL(10,2), t DATETIME(3), txt TEXT, e ENUM('a','b','c'), s SET('x','y','z'), b BIT(17));
 INSERT INTO c1 VALUES (1, 'compressed row number one', 12345.67, '2024-01-02 03:04:05.678', REPEAT('abc', 50), 'b', 'x,z', 65537);
 INSERT INTO c1 VALUES (2, 'second', -0.05, '1999-12-31 23:59:59.999', 'short text here', 'c', '', 0), (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL);

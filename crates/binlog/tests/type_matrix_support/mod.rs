@@ -415,7 +415,12 @@ pub fn columns(server: Server) -> Vec<Col> {
                 "ip4",
                 "INET4",
                 Kind::Binary(4),
-                &["'192.168.0.1'", "'0.0.0.0'", "'255.255.255.255'", "'10.0.0.0'"],
+                &[
+                    "'192.168.0.1'",
+                    "'0.0.0.0'",
+                    "'255.255.255.255'",
+                    "'10.0.0.0'",
+                ],
             ),
         ]);
     }
@@ -649,7 +654,10 @@ fn base64(b: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::new();
     for c in b.chunks(3) {
-        let n = c.iter().enumerate().fold(0u32, |n, (i, &x)| n | u32::from(x) << (16 - 8 * i));
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &x)| n | u32::from(x) << (16 - 8 * i));
         for i in 0..4 {
             if i <= c.len() {
                 s.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
@@ -728,15 +736,8 @@ fn num_close(w: &str, g: &str, rel: f64) -> bool {
 fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (a, b) {
-        (J::Number(x), J::Number(y)) => {
-            x == y
-                || match (x.as_f64(), y.as_f64()) {
-                    (Some(p), Some(q)) => {
-                        p == q && x.is_f64() == y.is_f64() || (x.is_f64() || y.is_f64()) && p == q
-                    }
-                    _ => false,
-                }
-        }
+        // Integers exactly; as soon as one side is a float, by f64 value.
+        (J::Number(x), J::Number(y)) if x.is_f64() || y.is_f64() => x.as_f64() == y.as_f64(),
         (J::Array(x), J::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
         }
@@ -871,7 +872,17 @@ pub async fn run_matrix(addr: &str, server: Server) {
         failures.len()
     );
     if server == Server::Mariadb {
-        mysqlbinlog_check(&mut r, &st.file, st.position, &table).await;
+        let n = mysqlbinlog_check(
+            &mut r,
+            &st.file,
+            st.position,
+            &table,
+            &cols,
+            &decoded,
+            &mut failures,
+        )
+        .await;
+        eprintln!("{server:?}: {n} values also compared with mariadb-binlog -vv");
     }
     exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
     assert!(
@@ -962,14 +973,26 @@ fn collect(e: &Event<'_>, table: &str, cols: &[Col], out: &mut BTreeMap<u32, Vec
     }
 }
 
-/// Secondary check on MariaDB: `mariadb-binlog -vv` of the inserts names a few values the same
-/// way the server does (skipped with a note when the tool or the datadir is unavailable).
-async fn mysqlbinlog_check(r: &mut Connection, file: &str, pos: u64, table: &str) {
+/// Secondary check on MariaDB: `mariadb-binlog -vv` of the inserts. Three values are checked
+/// against hand-written text; then, for rows 2-6, every integer, DECIMAL, BIT, TIME, DATETIME
+/// and TIMESTAMP value it prints is compared with our decoded value (its own rendering:
+/// integers signed with the unsigned reading in parentheses, BIT as `b'...'`, temporal values
+/// quoted, TIMESTAMP as epoch seconds). Skipped with a note when the tool or the datadir is
+/// unavailable. Returns the number of values compared.
+async fn mysqlbinlog_check(
+    r: &mut Connection,
+    file: &str,
+    pos: u64,
+    table: &str,
+    cols: &[Col],
+    decoded: &BTreeMap<u32, Vec<Option<String>>>,
+    failures: &mut Vec<String>,
+) -> usize {
     let Ok(q) = r.query("SELECT @@datadir").await else {
-        return;
+        return 0;
     };
     let Some(dir) = q.rows.first().and_then(|row| row[0].clone()) else {
-        return;
+        return 0;
     };
     let path = std::path::Path::new(&dir).join(file);
     let out = std::process::Command::new("mariadb-binlog")
@@ -984,22 +1007,69 @@ async fn mysqlbinlog_check(r: &mut Connection, file: &str, pos: u64, table: &str
                 "note: mariadb-binlog on {} unavailable; secondary check skipped",
                 path.display()
             );
-            return;
+            return 0;
         }
     };
-    // Row 3 (the max values) as mariadb-binlog prints it: @2 = ti, @3 = tiu (it shows the
-    // unsigned reading in parentheses), @11 = biu.
-    let start = text
-        .find(&format!(
-            "INSERT INTO `test`.`{table}`\n### SET\n###   @1=3 "
-        ))
-        .unwrap_or_else(|| panic!("mariadb-binlog output lacks row 3 of {table}"));
-    let row = &text[start..];
+    let row_text = |id: u32| -> &str {
+        let head = format!("INSERT INTO `test`.`{table}`\n### SET\n###   @1={id} ");
+        let start = text
+            .find(&head)
+            .unwrap_or_else(|| panic!("mariadb-binlog output lacks row {id} of {table}"));
+        &text[start + head.len() - format!("###   @1={id} ").len()..]
+    };
+    // Row 3 (the max values): @2 = ti, @3 = tiu, @11 = biu.
+    let row3 = row_text(3);
     for needle in [
         "###   @2=127 /* TINYINT meta=0 nullable=1 is_null=0 */",
         "###   @3=-1 (255) /* TINYINT meta=0 nullable=1 is_null=0 */",
         "###   @11=-1 (18446744073709551615) /* LONGINT meta=0 nullable=1 is_null=0 */",
     ] {
-        assert!(row.contains(needle), "mariadb-binlog -vv lacks {needle:?}");
+        assert!(row3.contains(needle), "mariadb-binlog -vv lacks {needle:?}");
     }
+    let mut n = 0;
+    for id in 2..=6u32 {
+        let Some(got) = decoded.get(&id) else {
+            continue;
+        };
+        for line in row_text(id)
+            .lines()
+            .take_while(|l| l.starts_with("###   @"))
+        {
+            let Some((at, rest)) = line["###   @".len()..].split_once('=') else {
+                continue;
+            };
+            let Some(i) = at.parse::<usize>().ok().and_then(|a| a.checked_sub(2)) else {
+                continue;
+            };
+            let (Some(c), Some(Some(ours))) = (cols.get(i), got.get(i)) else {
+                continue;
+            };
+            let value = rest.split(" /* ").next().unwrap_or("").trim_end();
+            let theirs = match c.kind {
+                Kind::Int { unsigned, .. } => match value.split_once(" (") {
+                    Some((_, u)) if unsigned => u.trim_end_matches(')').to_string(),
+                    Some((v, _)) => v.to_string(),
+                    None => value.to_string(),
+                },
+                Kind::Decimal | Kind::Timestamp => value.to_string(),
+                Kind::Time | Kind::DateTime => value.trim_matches('\'').to_string(),
+                Kind::Bit => {
+                    let b = value.trim_start_matches("b'").trim_end_matches('\'');
+                    match u64::from_str_radix(b, 2) {
+                        Ok(v) => v.to_string(),
+                        Err(_) => format!("unparsable {value}"),
+                    }
+                }
+                _ => continue,
+            };
+            n += 1;
+            if &theirs != ours {
+                failures.push(format!(
+                    "row {id} column {} {}: mariadb-binlog -vv {theirs:?}, decoded {ours:?}",
+                    c.name, c.ddl
+                ));
+            }
+        }
+    }
+    n
 }

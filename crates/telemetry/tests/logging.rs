@@ -1,0 +1,115 @@
+//! Log files: routing by destination span, Canal's line pattern, RUST_LOG-style filtering,
+//! size and day rotation into dated directories, retention, meta.log.
+
+use std::path::Path;
+
+use canal_telemetry::lifecycle;
+use canal_telemetry::logging::{self, LogConfig, MetaLog, RollingFile};
+use regex::Regex;
+
+fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// logback's `%d{yyyy-MM-dd HH:mm:ss.SSS} [%thread] %-5level %logger - %msg`.
+fn line_re() -> Regex {
+    Regex::new(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} \[[^\]]+\] (TRACE|DEBUG|INFO |WARN |ERROR) \S+ - .*$").unwrap()
+}
+
+#[test]
+fn routes_by_destination_with_canal_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig::new(dir.path());
+    let sub = logging::subscriber(&cfg, "info,noisy=warn").unwrap();
+    tracing::subscriber::with_default(sub, || {
+        tracing::info!(target: "canal_cli::daemon", "## start the canal server.");
+        let span = lifecycle::destination_span("example");
+        span.in_scope(|| {
+            lifecycle::instance_starting("example");
+            tracing::warn!(target: "canal_parse", "parser warning inside the destination");
+            tracing::debug!("debug is filtered out");
+            let inner = tracing::info_span!("dump", address = "127.0.0.1:3306");
+            inner.in_scope(|| tracing::info!("nested span still routes to example"));
+        });
+        // A destination field on the event routes too (server-level caller).
+        lifecycle::position_chosen("other", "mysql-bin.000003", 4567, 1_700_000_000_000, "meta cursor", 12);
+        tracing::info!(target: "noisy", "info of a warn-level target is filtered");
+        tracing::error!(target: "noisy", "error of a warn-level target passes");
+        // Unsafe names never become paths.
+        tracing::info!(destination = "../evil", "traversal attempt goes to canal.log");
+    });
+    let server = read(&dir.path().join("canal/canal.log"));
+    let example = read(&dir.path().join("example/example.log"));
+    let other = read(&dir.path().join("other/other.log"));
+    let re = line_re();
+    for l in server.lines().chain(example.lines()).chain(other.lines()) {
+        assert!(re.is_match(l), "line not in Canal's pattern: {l:?}");
+    }
+    assert!(server.contains("INFO  canal_cli::daemon - ## start the canal server."), "{server}");
+    assert!(server.contains("error of a warn-level target passes"));
+    assert!(!server.contains("filtered"), "{server}");
+    assert!(server.contains("traversal attempt goes to canal.log"));
+    assert!(!dir.path().join("evil").exists());
+    assert!(!server.contains("parser warning"));
+    assert!(example.contains("start CannalInstance for 1-example"), "{example}");
+    assert!(example.contains("event=instance_start"), "{example}");
+    assert!(example.contains("WARN  canal_parse - parser warning inside the destination"));
+    assert!(example.contains("nested span still routes to example"));
+    assert!(!example.contains("debug is filtered out"));
+    assert!(other.contains("---> find start position successfully, EntryPosition[journalName=mysql-bin.000003,position=4567,timestamp=1700000000000] cost : 12 ms , the next step is binlog dump"), "{other}");
+    assert!(other.contains("reason=meta cursor"), "{other}");
+}
+
+#[test]
+fn rolls_by_size_into_dated_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = date(2026, 11, 20);
+    let mut f = RollingFile::open(dir.path(), "example", 100, 14).unwrap();
+    let line = format!("{}\n", "x".repeat(39)); // 40 bytes
+    for _ in 0..5 {
+        f.write_line_on(line.as_bytes(), day).unwrap();
+    }
+    // 40+40 fit, the third would exceed 100 -> roll; 2 more fit; 5th rolls again.
+    let arch = dir.path().join("2026-11-20");
+    assert_eq!(read(&arch.join("example-2026-11-20-1.log")).len(), 80);
+    assert_eq!(read(&arch.join("example-2026-11-20-2.log")).len(), 80);
+    assert_eq!(read(&dir.path().join("example.log")).len(), 40);
+}
+
+#[test]
+fn rolls_at_day_change_and_prunes_old_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("2026-10-01");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("canal-2026-10-01-1.log"), "old\n").unwrap();
+    let recent = dir.path().join("2026-11-15");
+    std::fs::create_dir_all(&recent).unwrap();
+    let mut f = RollingFile::open(dir.path(), "canal", 1 << 20, 14).unwrap();
+    f.write_line_on(b"day one\n", date(2026, 11, 20)).unwrap();
+    f.write_line_on(b"day one again\n", date(2026, 11, 20)).unwrap();
+    f.write_line_on(b"day two\n", date(2026, 11, 21)).unwrap();
+    assert_eq!(
+        read(&dir.path().join("2026-11-20/canal-2026-11-20-1.log")),
+        "day one\nday one again\n"
+    );
+    assert_eq!(read(&dir.path().join("canal.log")), "day two\n");
+    assert!(!old.exists(), "archives older than 14 days are removed");
+    assert!(recent.exists(), "recent archives are kept");
+}
+
+#[test]
+fn meta_log_pattern_and_bad_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = MetaLog::open(dir.path(), "example").unwrap();
+    m.log("clientId:1001 cursor:[mysql-bin.000003,4567,1700000000000,1,]").unwrap();
+    let text = read(&dir.path().join("example/meta.log"));
+    let re = Regex::new(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} - clientId:1001 cursor:\[mysql-bin\.000003,4567,1700000000000,1,\]$").unwrap();
+    assert!(re.is_match(text.trim_end()), "{text}");
+    for bad in ["..", "a/b", "", "/abs"] {
+        assert!(MetaLog::open(dir.path(), bad).is_err(), "{bad}");
+    }
+}
