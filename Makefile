@@ -58,3 +58,13 @@ clean-sandbox:
 	@scripts/stop-mariadb.sh --purge
 	@scripts/stop-zk.sh --all --purge
 	@scripts/stop-mysql9.sh --purge
+
+# Benchmarks (issue 8; docs/benchmarks.md): end-to-end vs peers, then short criterion runs.
+.PHONY: bench bench-e2e bench-micro
+bench: bench-e2e bench-micro
+
+bench-e2e: deps
+	@scripts/bench-e2e
+
+bench-micro: deps
+	@BENCH_MICRO_SECS=$${BENCH_MICRO_SECS:-2} benches/run-micro.sh

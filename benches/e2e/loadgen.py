@@ -11,6 +11,7 @@ Modes (all print one JSON object on stdout):
           UPDATEs and --deletes single-row DELETEs (shuffled, --multi statements per
           transaction, sent as one multi-statement; each statement is its own rows event).
           Prints counts, seconds and the binlog position after the load.
+  logs    SHOW BINARY LOGS as [[name, size], ...].
   paced   --rate rows/s for --seconds: every tick one INSERT of --per-stmt rows whose
           commit_us is the wall clock right before the statement is sent.
 """
@@ -112,6 +113,11 @@ def bulk(a, cur):
             "seconds": round(secs, 3), "end": master_pos(cur)}
 
 
+def logs(a, cur):
+    cur.execute("SHOW BINARY LOGS")
+    return [[r[0], int(r[1])] for r in cur.fetchall()]
+
+
 def paced(a, cur):
     per, rate = a.per_stmt, a.rate
     interval = per / rate
@@ -142,7 +148,7 @@ def paced(a, cur):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["setup", "bulk", "paced"])
+    p.add_argument("mode", choices=["setup", "bulk", "paced", "logs"])
     p.add_argument("--socket")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3307)
@@ -159,7 +165,7 @@ def main():
     a = p.parse_args()
     conn = connect(a)
     with conn.cursor() as cur:
-        out = {"setup": setup, "bulk": bulk, "paced": paced}[a.mode](a, cur)
+        out = {"setup": setup, "bulk": bulk, "paced": paced, "logs": logs}[a.mode](a, cur)
     conn.close()
     json.dump(out, sys.stdout)
     print()

@@ -112,6 +112,36 @@ check "missing binary refused" test "$rc" -ne 0
 check "missing binary message" grep -q "canal-server not found" "$work/out"
 check "no pid file when the binary is missing" test ! -e "$base/bin/canal.pid"
 
+# The real canal-server, when one is built: started by startup.sh, stopped gracefully by
+# stop.sh (SIGTERM -> orderly shutdown markers in logs/canal/canal.log).
+real=${CANAL_REAL_SERVER_BIN:-}
+if [ -z "$real" ]; then
+    for c in "${CARGO_TARGET_DIR:-$HOME/.cache/canal-rs/target}/release/canal-server" \
+        "${CARGO_TARGET_DIR:-$HOME/.cache/canal-rs/target}/debug/canal-server"; do
+        if [ -x "$c" ]; then real=$c; break; fi
+    done
+fi
+if [ -n "$real" ] && [ -f "$repo/conf/canal.properties" ]; then
+    rm -rf "$base/logs"
+    cp "$repo/conf/canal.properties" "$base/conf/canal.properties"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 21111)
+    CANAL_SERVER_BIN=$real bash "$base/bin/startup.sh" -Dcanal.destinations= -Dcanal.auto.scan=false \
+        "-Dcanal.port=$port" -Dcanal.metrics.pull.port= -Dcanal.admin.port= >/dev/null 2>&1
+    up=1
+    for _ in $(seq 100); do
+        grep -q "## the canal server is running now" "$base/logs/canal/canal.log" 2>/dev/null && { up=0; break; }
+        sleep 0.2
+    done
+    check "real canal-server ($real) started by startup.sh" test "$up" -eq 0
+    rpid=$(cat "$base/bin/canal.pid" 2>/dev/null)
+    check "real canal-server pid alive" kill -0 "${rpid:-0}"
+    out=$(bash "$base/bin/stop.sh" 2>&1)
+    check "real canal-server stopped (Oook!)" grep -q "^Oook! cost:" <<<"$out"
+    check "orderly shutdown logged" grep -q "## canal server is down." "$base/logs/canal/canal.log"
+else
+    echo "note: skipping the real canal-server part: no built canal-server found"
+fi
+
 if [ "$fail" -ne 0 ]; then
     echo "scripts_test: FAILED"
     exit 1

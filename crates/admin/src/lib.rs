@@ -12,7 +12,16 @@
 //! packet closes the connection without a reply, as in Java. Unauthenticated connections are
 //! closed after [`AdminConfig::auth_timeout`] (Java has no limit there).
 //!
+//! Wiring (done by the binary owner): implement [`AdminTarget`] over the instance controller
+//! (check = `is_running`, start = `start`, stop = `stop`, restart = `reload`, release = HA
+//! release, list = `running`), then, after the client port is bound (Canal opens the admin
+//! port last), `AdminServer::start(AdminConfig::new((canal.ip or 0.0.0.0, canal.admin.port),
+//! AuthConfig { user: canal.admin.user, passwd: canal.admin.passwd }, log_dir), target,
+//! Telemetry::global().clone())`.
+//!
 //! Must not touch: the instance manager, the client port, configuration parsing.
+
+#![warn(missing_docs)]
 
 mod auth;
 mod logs;

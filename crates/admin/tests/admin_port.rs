@@ -351,7 +351,7 @@ async fn wrong_password_refused_and_closed() {
     assert_eq!(s.fake.calls.lock().unwrap().len(), 0);
     let text = s.telemetry.render();
     assert!(
-        text.contains("canal_rs_auth_failures_total{port=\"admin\"} 1"),
+        text.contains("canal_rs_auth_failures_total{port=\"admin\",} 1.0"),
         "{text}"
     );
 }

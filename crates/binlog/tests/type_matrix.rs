@@ -2,8 +2,9 @@
 //! and unsigned, zero dates, negative TIME, fractional seconds 0-6, 4-byte utf8mb4, nested JSON,
 //! BIT(64), empty and full SET, ...) written on the sandbox MariaDB 10.11 (CANAL_TEST_MARIADB)
 //! and the sandbox MySQL 9.7 (CANAL_TEST_MYSQL9), streamed through our replica client
-//! ([`start_dump`]), decoded with [`EventDecoder`] and the rows API, and every decoded value
-//! compared with what the server itself answers to a `SELECT` of the same row.
+//! (`canal_binlog::client::start_dump`), decoded with `canal_binlog::EventDecoder` and the rows API, and every decoded value
+//! compared with what the server itself answers to a `SELECT` of the same row — in the WRITE
+//! image, in both images of an UPDATE of every row (id shifted) and in the DELETE image.
 //!
 //! The expected side is always the server's text: each column is selected through an
 //! expression that makes the comparison unambiguous (`HEX(col)` for bytes, `CAST(col AS CHAR)`

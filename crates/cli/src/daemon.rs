@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use canal_config::lookup::server_value;
-use canal_config::{InstanceMode, ServerConfig, ServerMode};
+use canal_config::{InstanceMode, MetaMode, ServerConfig, ServerMode};
 use canal_instance::{Controller, Parts, PipelineLauncher, Registry};
 use canal_server::embedded::{Destination, Embedded};
 use tokio::sync::watch;
@@ -66,6 +66,23 @@ pub fn check_supported(server: &ServerConfig) -> Result<(), DaemonError> {
         return Err(DaemonError::Unsupported(
             "manager mode (canal.admin.manager / canal.instance.global.mode=manager)".into(),
         ));
+    }
+    for d in &server.destinations {
+        let settings = server
+            .instance_settings(d)
+            .map_err(|e| DaemonError::Instance(e.into()))?;
+        if settings.mode == InstanceMode::Manager {
+            return Err(DaemonError::Unsupported(format!(
+                "canal.instance.{d}.mode=manager"
+            )));
+        }
+        if !matches!(settings.meta_mode, MetaMode::File | MetaMode::Memory) {
+            return Err(DaemonError::Unsupported(format!(
+                "destination {d}: {} (canal.instance.global.spring.xml or canal.instance.{d}.spring.xml); \
+                 use classpath:spring/file-instance.xml or memory-instance.xml",
+                settings.meta_mode.xml_name()
+            )));
+        }
     }
     Ok(())
 }

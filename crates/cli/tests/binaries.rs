@@ -153,3 +153,20 @@ fn canalctl_decode_prints_events_and_entries() {
         .expect("runs");
     assert!(!out.status.success());
 }
+
+#[test]
+fn zookeeper_meta_mode_is_refused_with_the_key() {
+    let out = server()
+        .arg("--conf")
+        .arg(shipped_conf())
+        .arg("--check")
+        .arg("-Dcanal.instance.global.spring.xml=classpath:spring/default-instance.xml")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("default-instance.xml") && err.contains("canal.instance.global.spring.xml"),
+        "{err}"
+    );
+}

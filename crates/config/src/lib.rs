@@ -14,7 +14,10 @@
 //! Deliberate differences from Java (all stricter, all reported with file, key and value):
 //! booleans other than true/false/on/off/yes/no/y/n/t/f/1/0 are errors instead of `false`;
 //! power-of-2 sizes, ports, addresses, filters and required keys are checked at load time
-//! instead of failing (or misbehaving) later; `canal.destinations` elements are trimmed.
+//! instead of failing (or misbehaving) later; `canal.destinations` elements are trimmed; the
+//! instance level reads the same canal.properties as the server level (Java's instance XMLs
+//! always read `conf/canal.properties`, even when `-Dcanal.conf` names another file); manager
+//! mode (canal-admin) is parsed but not run by canal-rs.
 
 pub mod error;
 pub mod instance;

@@ -397,6 +397,21 @@ mod tests {
     }
 
     #[test]
+    fn process_environment_is_read_with_dotted_names() {
+        // A name only this test uses, so parallel tests are not affected.
+        std::env::set_var("canal.g.test.only.key", " from-env ");
+        let o = Overrides::from_process([("a.b".to_string(), "c".to_string())]);
+        assert_eq!(o.env("canal.g.test.only.key"), Some(" from-env "));
+        assert_eq!(o.system("a.b"), Some("c"));
+        let server = Properties::from_pairs([("canal.g.test.only.key", "file")]);
+        let v = server_value(&o, &server, "canal.g.test.only.key").expect("present");
+        assert_eq!(
+            (v.text.as_str(), v.origin),
+            ("from-env", Origin::Environment)
+        );
+    }
+
+    #[test]
     fn parse_define_arg() {
         assert_eq!(
             Overrides::parse_define("-Dcanal.port=1"),

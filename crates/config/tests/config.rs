@@ -578,3 +578,47 @@ fn missing_instance_file_means_missing_address() {
     assert_eq!(err.key(), Some("canal.instance.master.address"));
     assert!(err.to_string().contains("ghost"), "{err}");
 }
+
+#[test]
+fn canal_conf_override_names_another_server_file() {
+    let tmp = conf_with("", "");
+    let conf = tmp.path().join("conf");
+    let mut text = fs::read_to_string(conf.join("canal.properties")).expect("read");
+    text.push_str("\ncanal.port = 12345\n");
+    fs::write(conf.join("other.properties"), text).expect("write");
+    let o = Overrides::with(
+        [(
+            "canal.conf".to_string(),
+            "classpath:other.properties".to_string(),
+        )],
+        [],
+    );
+    let s = ServerConfig::load(&conf, o).expect("loads");
+    assert_eq!(s.port, 12345);
+    assert!(s.file.ends_with("other.properties"));
+    let o = Overrides::with(
+        [(
+            "canal.conf".to_string(),
+            "/nonexistent/x.properties".to_string(),
+        )],
+        [],
+    );
+    let err = ServerConfig::load(&conf, o).expect_err("missing file");
+    assert!(
+        err.to_string().contains("/nonexistent/x.properties"),
+        "{err}"
+    );
+}
+
+#[test]
+fn relative_paths_resolve_against_base_bin_like_startup_sh() {
+    let tmp = conf_with(
+        "canal.file.data.dir = ../data\ncanal.conf.dir = /abs/conf",
+        "",
+    );
+    let s = load(&tmp).expect("loads");
+    assert_eq!(s.scan_dir, PathBuf::from("/abs/conf"));
+    let i = s.load_instance("example").expect("loads");
+    // {base}/bin/../data = {base}/data, {base} = parent of the conf dir
+    assert_eq!(i.file_data_dir, tmp.path().join("data"));
+}

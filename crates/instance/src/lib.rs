@@ -17,7 +17,9 @@
 //!
 //! Not yet here: ZooKeeper meta (`default-instance.xml`) and group parsers
 //! (`group-instance.xml`) are refused with a clear error; the heartbeat (`detecting.*`) and
-//! master/standby switching are not implemented; TSDB means "refine the start position" only.
+//! master/standby switching are not implemented. `canal.instance.tsdb.enable` means: refine
+//! the start position like Java's TSDB mode and keep `canal_parse`'s table meta history in
+//! `{canal.file.data.dir}/{destination}/table_meta_history.jsonl` (instead of Java's H2 file).
 
 pub mod controller;
 pub mod error;

@@ -85,32 +85,20 @@ async fn produce(addr: &str) -> Live {
     let base = unique("hist");
     let mut out = Vec::new();
     for mode in ["FULL", "MINIMAL"] {
-        let schema = format!("{base}_{}", mode.to_ascii_lowercase());
-        exec(
-            &mut root,
-            &[
-                &format!("SET GLOBAL binlog_row_metadata = {mode}"),
-                "FLUSH BINARY LOGS",
-            ],
-        )
-        .await;
-        let file = binlog_status(&mut root).await.unwrap().file;
-        // Run the workload, then always restore the global setting before judging the result.
-        let mut failed = None;
-        let setup = [format!("CREATE DATABASE {schema}"), format!("USE {schema}")];
-        let stmts = setup.iter().map(String::as_str).chain(workload());
-        for sql in stmts {
-            if let Err(e) = root.query(sql).await {
-                failed = Some(format!("`{sql}` failed: {e}"));
-                break;
+        // Another session may rotate the binlog (FLUSH BINARY LOGS) in the middle of the
+        // workload: then the run is repeated in a fresh schema until it fits in one file.
+        let mut attempt = 0;
+        let (file, schema) = loop {
+            let schema = format!("{base}_{}{attempt}", mode.to_ascii_lowercase());
+            let (first, last) = run_workload(&mut root, mode, &saved, &schema).await;
+            exec(&mut root, &[&format!("DROP DATABASE {schema}")]).await;
+            if first == last {
+                break (first, schema);
             }
-        }
-        let restore = format!("SET GLOBAL binlog_row_metadata = {saved}");
-        exec(&mut root, &["FLUSH BINARY LOGS", &restore]).await;
-        if let Some(f) = failed {
-            panic!("{f}");
-        }
-        exec(&mut root, &[&format!("DROP DATABASE {schema}")]).await;
+            attempt += 1;
+            assert!(attempt < 5, "the binlog kept rotating under the workload");
+            eprintln!("note: {first} rotated to {last} during the workload; again");
+        };
         let path = dir.path().join(&file);
         let bytes = dump_file(addr, &file).await;
         eprintln!("{mode}: {file} ({} bytes, schema {schema})", bytes.len());
@@ -128,6 +116,41 @@ async fn produce(addr: &str) -> Live {
         full,
         minimal,
     }
+}
+
+/// Runs the workload in `schema` with `binlog_row_metadata = mode` in a fresh binlog file
+/// (restoring `saved` afterwards, also on failure) and closes the file. Returns the binlog
+/// file in force before and after the workload.
+async fn run_workload(
+    root: &mut Connection,
+    mode: &str,
+    saved: &str,
+    schema: &str,
+) -> (String, String) {
+    exec(
+        root,
+        &[
+            &format!("SET GLOBAL binlog_row_metadata = {mode}"),
+            "FLUSH BINARY LOGS",
+        ],
+    )
+    .await;
+    let first = binlog_status(root).await.unwrap().file;
+    let mut failed = None;
+    let setup = [format!("CREATE DATABASE {schema}"), format!("USE {schema}")];
+    for sql in setup.iter().map(String::as_str).chain(workload()) {
+        if let Err(e) = root.query(sql).await {
+            failed = Some(format!("`{sql}` failed: {e}"));
+            break;
+        }
+    }
+    let last = binlog_status(root).await.unwrap().file;
+    let restore = format!("SET GLOBAL binlog_row_metadata = {saved}");
+    exec(root, &["FLUSH BINARY LOGS", &restore]).await;
+    if let Some(f) = failed {
+        panic!("{f}");
+    }
+    (first, last)
 }
 
 /// The complete (closed) binlog `file`, read through the replica client: magic + every real

@@ -158,8 +158,55 @@ fn route(telemetry: &Telemetry, request_line: &str) -> (u16, &'static str, &'sta
                 )
             }
         }
-        _ => (200, "OK", CONTENT_TYPE, telemetry.render()),
+        _ => {
+            let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+            (
+                200,
+                "OK",
+                CONTENT_TYPE,
+                telemetry.render_only(&name_filter(query)),
+            )
+        }
     }
+}
+
+/// The `name[]` values of a query string (simpleclient's family filter).
+fn name_filter(query: &str) -> Vec<String> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| percent_decode(k) == "name[]")
+        .map(|(_, v)| percent_decode(v))
+        .collect()
+}
+
+/// Decodes `%XX` escapes and `+`; malformed escapes are kept literally.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let escaped = (c == b'%')
+            .then(|| b.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (c, escaped) {
+            (_, Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, None) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn handle(telemetry: Telemetry, mut stream: TcpStream) -> std::io::Result<()> {
@@ -183,4 +230,20 @@ async fn handle(telemetry: Telemetry, mut stream: TcpStream) -> std::io::Result<
         stream.write_all(body.as_bytes()).await?;
     }
     stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_filter() {
+        assert_eq!(
+            name_filter("name%5B%5D=canal_instance&name[]=up&x=1"),
+            ["canal_instance", "up"]
+        );
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz+%41"), "%zz A");
+        assert!(name_filter("").is_empty());
+    }
 }

@@ -13,13 +13,29 @@
 //!   `logs/<dest>/meta.log`), day+size rotation, `RUST_LOG` control; [`lifecycle`]: one
 //!   structured line per lifecycle event.
 //!
-//! Known differences from simpleclient 0.4.0's exposition (PromQL, dashboards and alerts are
-//! unaffected): no trailing comma inside label sets, integral values printed without `.0`,
-//! families without samples are omitted, and `canal_instance_store_produce_seq` /
-//! `consume_seq` start at 0 instead of -1 (a Prometheus counter can not be negative here).
+//! The text is rewritten into simpleclient 0.4.0's shape (trailing comma in label sets, Java
+//! double formatting, `le="10.0"`). Known differences left: families without samples are
+//! omitted (PromQL can not tell), family order is alphabetical (Canal's is unstable), no gzip,
+//! and `canal_instance_store_produce_seq` / `consume_seq` start at 0 instead of -1 (a
+//! Prometheus counter here can not be negative).
+//!
+//! Wiring (done by the binary owner):
+//! * logs: `logging::init(&LogConfig::new(log_dir))` instead of a plain fmt subscriber; run each
+//!   destination's tasks in [`lifecycle::destination_span`]; [`logging::MetaLog`] for meta
+//!   flush lines; [`lifecycle`] functions at start / position chosen / dump connected / error.
+//! * metrics port: `MetricsServer::start_or_warn(Telemetry::global().clone(), port)` when the
+//!   embedded server starts (before instances, like Canal), then
+//!   `Telemetry::global().install_role_readiness(non_lazy_destinations)`.
+//! * per destination: [`Telemetry::register_instance`] just before start (pass the handle to
+//!   parser and sink, install [`InstanceMetrics::set_store_snapshot`]),
+//!   [`Telemetry::unregister_instance`] after stop; [`Telemetry::set_role`] on every HA change.
+//! * client port: [`Telemetry::client`] per session, [`Telemetry::connection_opened`],
+//!   [`Telemetry::auth_failure`]; ZooKeeper: [`Telemetry::set_zk_state`].
 //!
 //! Must not touch: the pipeline, store, server or HA logic (it only observes through the
 //! handles and callbacks they are given), nor other crates' files.
+
+#![warn(missing_docs)]
 
 pub mod http;
 pub mod lifecycle;

@@ -8,6 +8,9 @@
 //! [`Telemetry::render`] renders them all plus the server recorder and merges families that
 //! appear in several of them, so each family has one `# HELP`/`# TYPE` header.
 //!
+//! The exposition is rewritten into simpleclient 0.4.0's shape (trailing comma in label sets,
+//! Java double formatting, `le="10.0"`), so scripts that grep Canal's raw output keep working.
+//!
 //! Handles are registered through the [`metrics::Recorder`] API on those recorders rather than
 //! the global-recorder macros, because the macros can only reach one global recorder.
 
@@ -544,6 +547,11 @@ pub struct Readiness {
 
 type ReadinessFn = Arc<dyn Fn() -> Readiness + Send + Sync>;
 
+/// Most distinct (destination label, code) series of `canal_instance_client_request_error`.
+pub const MAX_ERROR_SERIES: usize = 1024;
+/// Destination label used once [`MAX_ERROR_SERIES`] is reached.
+pub const OVERFLOW_LABEL: &str = "_other";
+
 struct ServerInner {
     recorder: PrometheusRecorder,
     errors: Mutex<HashMap<(String, i32), Counter>>,
@@ -555,15 +563,23 @@ struct ServerInner {
 impl ServerInner {
     fn request_error(&self, destination: &str, code: i32) {
         let mut map = self.errors.lock();
-        let c = map
-            .entry((destination.to_string(), code))
-            .or_insert_with(|| {
-                counter(
-                    &self.recorder,
-                    &names::CLIENT_REQUEST_ERROR,
-                    &[destination, &code.to_string()],
-                )
-            });
+        // Canal labels some errors with the peer's socket address; bound the series count so a
+        // client cycling through source ports can not grow memory without limit.
+        let key = (destination.to_string(), code);
+        let key = if map.len() >= MAX_ERROR_SERIES && !map.contains_key(&key) {
+            (OVERFLOW_LABEL.to_string(), code)
+        } else {
+            key
+        };
+        let destination = key.0.clone();
+        let destination = destination.as_str();
+        let c = map.entry(key).or_insert_with(|| {
+            counter(
+                &self.recorder,
+                &names::CLIENT_REQUEST_ERROR,
+                &[destination, &code.to_string()],
+            )
+        });
         c.increment(1);
     }
 }
@@ -702,9 +718,50 @@ impl Telemetry {
         gauge(rec, &names::RS_DESTINATION_ACTIVE, &[destination]).set(active);
         let changes = counter(rec, &names::RS_ROLE_CHANGES, &[destination, role.as_str()]);
         match prev {
-            Some(p) if p != role => changes.increment(1),
-            _ => changes.increment(0),
+            Some(p) if p != role => {
+                changes.increment(1);
+                crate::lifecycle::ha_role_change(destination, p.as_str(), role.as_str());
+            }
+            Some(_) => changes.increment(0),
+            None => {
+                changes.increment(0);
+                crate::lifecycle::ha_role_change(destination, "none", role.as_str());
+            }
         }
+    }
+
+    /// The last role reported for each destination.
+    pub fn roles(&self) -> BTreeMap<String, Role> {
+        self.inner.server.roles.lock().clone()
+    }
+
+    /// Installs the default readiness check: ready when every destination in `expected` (the
+    /// configured, non-lazy ones) has reported [`Role::Active`] or [`Role::Standby`].
+    pub fn install_role_readiness(&self, expected: Vec<String>) {
+        let t = self.clone();
+        self.set_readiness(move || {
+            let roles = t.roles();
+            let mut ready = true;
+            let mut detail = String::new();
+            for d in &expected {
+                let state = match roles.get(d) {
+                    Some(r @ (Role::Active | Role::Standby)) => r.as_str(),
+                    Some(Role::Stopped) => {
+                        ready = false;
+                        "stopped"
+                    }
+                    None => {
+                        ready = false;
+                        "not started"
+                    }
+                };
+                let _ = writeln!(detail, "{d}: {state}");
+            }
+            if expected.is_empty() {
+                detail.push_str("no destination expected\n");
+            }
+            Readiness { ready, detail }
+        });
     }
 
     /// The current ZooKeeper session state (one of [`names::ZK_STATES`]; `None` = no ZooKeeper).
@@ -775,6 +832,12 @@ impl Telemetry {
     /// One scrape: computes the scrape-time gauges and renders the exposition text
     /// (Prometheus text format 0.0.4).
     pub fn render(&self) -> String {
+        self.render_only(&[])
+    }
+
+    /// [`Self::render`] limited to the named families (Canal's `?name[]=` filter); an empty
+    /// list renders everything.
+    pub fn render_only(&self, families: &[String]) -> String {
         let now = now_ms();
         let entries: Vec<Arc<InstanceEntry>> =
             self.inner.instances.read().values().cloned().collect();
@@ -785,6 +848,11 @@ impl Telemetry {
         }
         merged.add(&self.inner.server.recorder.handle().render());
         merged.add(&crate::process::render());
+        if !families.is_empty() {
+            merged
+                .families
+                .retain(|name, _| families.iter().any(|f| f == name));
+        }
         merged.finish()
     }
 }
@@ -838,10 +906,129 @@ impl Merged {
                 let _ = writeln!(out, "# TYPE {name} {k}");
             }
             for s in f.samples {
-                out.push_str(&s);
+                out.push_str(&canal_sample_line(&s));
                 out.push('\n');
             }
         }
         out
+    }
+}
+
+/// A double the way simpleclient 0.4.0 prints it (`doubleToGoString`): `+Inf`, `-Inf`, `NaN`,
+/// else Java's `Double.toString` (`1.0`, `33.71`, `1.7000000012E12`, `1.0E-4`).
+pub fn java_double(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let a = v.abs();
+    if a == 0.0 || (1e-3..1e7).contains(&a) {
+        let t = format!("{v}");
+        if t.contains('.') {
+            t
+        } else {
+            format!("{t}.0")
+        }
+    } else {
+        let t = format!("{v:e}");
+        let (mantissa, exp) = t.split_once('e').unwrap_or((t.as_str(), "0"));
+        if mantissa.contains('.') {
+            format!("{mantissa}E{exp}")
+        } else {
+            format!("{mantissa}.0E{exp}")
+        }
+    }
+}
+
+/// Rewrites one sample line of the exporter into simpleclient 0.4.0's shape: a trailing comma
+/// inside a non-empty label set, values and `le` bounds printed like Java doubles. Lines it
+/// does not understand are returned unchanged.
+fn canal_sample_line(line: &str) -> String {
+    let Some((series, value)) = line.rsplit_once(' ') else {
+        return line.to_string();
+    };
+    let value = match value.parse::<f64>() {
+        Ok(v) => java_double(v),
+        Err(_) => value.to_string(),
+    };
+    let series = match series.strip_suffix('}') {
+        Some(head) if !head.ends_with('{') => {
+            let head = match head.rsplit_once("le=\"") {
+                Some((before, bound)) if before.ends_with(',') || before.ends_with('{') => {
+                    let bound = bound.strip_suffix('"').unwrap_or(bound);
+                    let bound = bound
+                        .parse::<f64>()
+                        .map(java_double)
+                        .unwrap_or_else(|_| bound.to_string());
+                    format!("{before}le=\"{bound}\"")
+                }
+                _ => head.to_string(),
+            };
+            format!("{head},}}")
+        }
+        _ => series.to_string(),
+    };
+    format!("{series} {value}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_double_strings() {
+        // Java's Double.toString outputs.
+        for (v, s) in [
+            (1.0, "1.0"),
+            (12.0, "12.0"),
+            (0.0, "0.0"),
+            (33.71, "33.71"),
+            (2.5, "2.5"),
+            (0.001, "0.001"),
+            (1e-4, "1.0E-4"),
+            (9_999_999.0, "9999999.0"),
+            (1e7, "1.0E7"),
+            (1.7000000012e12, "1.7000000012E12"),
+            (-3.0, "-3.0"),
+            (f64::INFINITY, "+Inf"),
+        ] {
+            assert_eq!(java_double(v), s, "{v}");
+        }
+    }
+
+    #[test]
+    fn simpleclient_sample_lines() {
+        // The constructed sample of operations.md §5.
+        assert_eq!(
+            canal_sample_line(
+                r#"canal_instance_store{destination="example",batchMode="MEMSIZE",size="16384"} 1"#
+            ),
+            r#"canal_instance_store{destination="example",batchMode="MEMSIZE",size="16384",} 1.0"#
+        );
+        assert_eq!(
+            canal_sample_line(
+                r#"canal_instance_client_request_latency_bucket{destination="example",le="10"} 120"#
+            ),
+            r#"canal_instance_client_request_latency_bucket{destination="example",le="10.0",} 120.0"#
+        );
+        assert_eq!(
+            canal_sample_line(
+                r#"canal_instance_client_request_latency_bucket{destination="example",le="+Inf"} 121"#
+            ),
+            r#"canal_instance_client_request_latency_bucket{destination="example",le="+Inf",} 121.0"#
+        );
+        assert_eq!(
+            canal_sample_line(
+                r#"canal_instance_client_request_latency_sum{destination="example"} 33.71"#
+            ),
+            r#"canal_instance_client_request_latency_sum{destination="example",} 33.71"#
+        );
+        assert_eq!(
+            canal_sample_line("process_open_fds 57"),
+            "process_open_fds 57.0"
+        );
+        assert_eq!(canal_sample_line("x{} 2"), "x{} 2.0");
     }
 }

@@ -23,9 +23,24 @@ fn metrics_in(expr: &str) -> BTreeSet<String> {
     let strings = Regex::new(r#""(?:[^"\\]|\\.)*""#).unwrap();
     let braces = Regex::new(r"\{[^}]*\}").unwrap();
     let ranges = Regex::new(r"\[[^\]]*\]").unwrap();
-    let grouping = Regex::new(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)").unwrap();
+    let grouping =
+        Regex::new(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)").unwrap();
     let ident = Regex::new(r"[A-Za-z_:][A-Za-z0-9_:]*").unwrap();
-    let keywords = ["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"];
+    let keywords = [
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "and",
+        "or",
+        "unless",
+        "bool",
+        "offset",
+        "inf",
+        "nan",
+    ];
     let e = strings.replace_all(expr, "\"\"");
     let e = braces.replace_all(&e, " ");
     let e = ranges.replace_all(&e, " ");
@@ -51,14 +66,25 @@ fn check_exported(used: &BTreeSet<String>, what: &str) {
         if PROMETHEUS_SYNTHETIC.contains(&m.as_str()) {
             continue;
         }
-        assert!(names::find(m).is_some(), "{what} references {m}, which canal-rs does not export");
+        assert!(
+            names::find(m).is_some(),
+            "{what} references {m}, which canal-rs does not export"
+        );
     }
 }
 
 #[test]
 fn promql_metric_extraction() {
-    let got = metrics_in(r#"histogram_quantile(0.99, sum by (le, destination) (rate(canal_instance_client_request_latency_bucket{destination=~"$destination"}[2m]))) / 1e3 > bool up"#);
-    assert_eq!(got, BTreeSet::from(["canal_instance_client_request_latency_bucket".to_string(), "up".to_string()]));
+    let got = metrics_in(
+        r#"histogram_quantile(0.99, sum by (le, destination) (rate(canal_instance_client_request_latency_bucket{destination=~"$destination"}[2m]))) / 1e3 > bool up"#,
+    );
+    assert_eq!(
+        got,
+        BTreeSet::from([
+            "canal_instance_client_request_latency_bucket".to_string(),
+            "up".to_string()
+        ])
+    );
     assert!(names::find("canal_instance_client_request_latency_bucket").is_some());
     assert!(names::find("canal_instance_transactions_bucket").is_none());
     assert!(names::find("canal_instance_nonexistent").is_none());
@@ -76,7 +102,10 @@ fn dashboard_references_only_exported_metrics_and_shows_all() {
         assert!(ids.insert(id), "duplicate panel id {id}");
         let g = &p["gridPos"];
         let (x, w) = (g["x"].as_i64().unwrap(), g["w"].as_i64().unwrap());
-        assert!(x >= 0 && w > 0 && x + w <= 24, "panel {id} outside the 24-column grid");
+        assert!(
+            x >= 0 && w > 0 && x + w <= 24,
+            "panel {id} outside the 24-column grid"
+        );
         for t in p["targets"].as_array().into_iter().flatten() {
             exprs.push(t["expr"].as_str().expect("target expr").to_string());
         }
@@ -95,9 +124,17 @@ fn dashboard_references_only_exported_metrics_and_shows_all() {
         }
     }
     check_exported(&used, "deploy/grafana/canal-rs.json");
-    let shown: BTreeSet<&str> = used.iter().filter_map(|m| names::find(m)).map(|d| d.name).collect();
+    let shown: BTreeSet<&str> = used
+        .iter()
+        .filter_map(|m| names::find(m))
+        .map(|d| d.name)
+        .collect();
     for d in names::ALL {
-        assert!(shown.contains(d.name), "the dashboard shows no panel for {}", d.name);
+        assert!(
+            shown.contains(d.name),
+            "the dashboard shows no panel for {}",
+            d.name
+        );
     }
 }
 
@@ -144,13 +181,19 @@ fn alerts_reference_only_exported_metrics() {
 
 #[test]
 fn promtool_checks_and_unit_tests_the_rules() {
-    let Ok(out) = std::process::Command::new("promtool").arg("--version").output() else {
+    let Ok(out) = std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+    else {
         eprintln!("note: skipping: promtool not installed (apt-get install prometheus)");
         return;
     };
     assert!(out.status.success());
     let dir = deploy().join("prometheus");
-    for args in [["check", "rules", "alerts.yml"], ["test", "rules", "alerts.test.yml"]] {
+    for args in [
+        ["check", "rules", "alerts.yml"],
+        ["test", "rules", "alerts.test.yml"],
+    ] {
         let out = std::process::Command::new("promtool")
             .args(args)
             .current_dir(&dir)

@@ -49,11 +49,14 @@ async fn scrape(addr: SocketAddr) -> BTreeMap<String, Family> {
     parse_exposition(&body)
 }
 
-fn find<'a>(f: &'a BTreeMap<String, Family>, name: &str, labels: &[(&str, &str)]) -> Option<&'a Sample> {
-    f.values().flat_map(|fam| fam.samples.iter()).find(|s| {
-        s.name == name
-            && labels.iter().all(|(k, v)| s.label(k) == Some(*v))
-    })
+fn find<'a>(
+    f: &'a BTreeMap<String, Family>,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<&'a Sample> {
+    f.values()
+        .flat_map(|fam| fam.samples.iter())
+        .find(|s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == Some(*v)))
 }
 
 fn value(f: &BTreeMap<String, Family>, name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -131,7 +134,9 @@ fn one_transaction(d: &Drive, rows: u64, exec_ms: i64, acked: bool) {
 
 #[tokio::test]
 async fn every_canal_family_with_its_labels_is_scraped() {
-    let Some(compat) = common::compat_metrics() else { return };
+    let Some(compat) = common::compat_metrics() else {
+        return;
+    };
     let t = Telemetry::new();
     let srv = server(&t).await;
     let d = drive(&t);
@@ -167,13 +172,42 @@ async fn every_canal_family_with_its_labels_is_scraped() {
     }
     // Values computed the way §5 says.
     let ex = [("destination", "example")];
-    assert_eq!(value(&fams, "canal_instance", &[("destination", "example"), ("mode", "spring")]), 1.0);
     assert_eq!(
-        value(&fams, "canal_instance_store", &[("destination", "example"), ("batchMode", "MEMSIZE"), ("size", "16384")]),
+        value(
+            &fams,
+            "canal_instance",
+            &[("destination", "example"), ("mode", "spring")]
+        ),
         1.0
     );
-    assert_eq!(value(&fams, "canal_instance_parser_mode", &[("destination", "example"), ("parallel", "true")]), 1.0);
-    assert_eq!(value(&fams, "canal_instance_received_binlog_bytes", &[("destination", "example"), ("parser", "0")]), 500.0);
+    assert_eq!(
+        value(
+            &fams,
+            "canal_instance_store",
+            &[
+                ("destination", "example"),
+                ("batchMode", "MEMSIZE"),
+                ("size", "16384")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &fams,
+            "canal_instance_parser_mode",
+            &[("destination", "example"), ("parallel", "true")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &fams,
+            "canal_instance_received_binlog_bytes",
+            &[("destination", "example"), ("parser", "0")]
+        ),
+        500.0
+    );
     assert_eq!(value(&fams, "canal_instance_transactions", &ex), 1.0);
     assert_eq!(value(&fams, "canal_instance_subscriptions", &ex), 1.0);
     assert_eq!(value(&fams, "canal_instance_store_produce_seq", &ex), 2.0);
@@ -181,52 +215,127 @@ async fn every_canal_family_with_its_labels_is_scraped() {
     assert_eq!(value(&fams, "canal_instance_store_produce_mem", &ex), 300.0);
     assert_eq!(value(&fams, "canal_instance_put_rows", &ex), 2.0);
     assert_eq!(value(&fams, "canal_instance_client_bytes", &ex), 308.0);
-    for (ty, n) in [("SUBSCRIPTION", 1.0), ("GET", 1.0), ("CLIENTACK", 1.0), ("CLIENTROLLBACK", 1.0), ("UNSUBSCRIPTION", 1.0)] {
-        assert_eq!(value(&fams, "canal_instance_client_packets", &[("destination", "example"), ("packetType", ty)]), n, "{ty}");
+    for (ty, n) in [
+        ("SUBSCRIPTION", 1.0),
+        ("GET", 1.0),
+        ("CLIENTACK", 1.0),
+        ("CLIENTROLLBACK", 1.0),
+        ("UNSUBSCRIPTION", 1.0),
+    ] {
+        assert_eq!(
+            value(
+                &fams,
+                "canal_instance_client_packets",
+                &[("destination", "example"), ("packetType", ty)]
+            ),
+            n,
+            "{ty}"
+        );
     }
-    assert_eq!(value(&fams, "canal_instance_client_empty_batches", &ex), 1.0);
-    assert_eq!(value(&fams, "canal_instance_client_request_error", &[("destination", "example"), ("errorCode", "400")]), 1.0);
+    assert_eq!(
+        value(&fams, "canal_instance_client_empty_batches", &ex),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &fams,
+            "canal_instance_client_request_error",
+            &[("destination", "example"), ("errorCode", "400")]
+        ),
+        1.0
+    );
     // Canal's trap: errors before a destination is known carry the socket address.
     assert_eq!(
-        value(&fams, "canal_instance_client_request_error", &[("destination", "/10.20.7.9:53412"), ("errorCode", "401")]),
+        value(
+            &fams,
+            "canal_instance_client_request_error",
+            &[("destination", "/10.20.7.9:53412"), ("errorCode", "401")]
+        ),
         1.0
     );
     // Histogram buckets 2.5, 10, 25, 100, +Inf (cumulative): 1, 0.5, 5, 50, 500 ms.
-    let b = |le: &str| value(&fams, "canal_instance_client_request_latency_bucket", &[("destination", "example"), ("le", le)]);
+    let b = |le: &str| {
+        value(
+            &fams,
+            "canal_instance_client_request_latency_bucket",
+            &[("destination", "example"), ("le", le)],
+        )
+    };
     assert_eq!(b("2.5"), 2.0);
-    assert_eq!(b("10"), 3.0);
-    assert_eq!(b("25"), 3.0);
-    assert_eq!(b("100"), 4.0);
+    assert_eq!(b("10.0"), 3.0);
+    assert_eq!(b("25.0"), 3.0);
+    assert_eq!(b("100.0"), 4.0);
     assert_eq!(b("+Inf"), 5.0);
     let les: Vec<&str> = fams["canal_instance_client_request_latency"]
         .samples
         .iter()
         .filter_map(|s| s.label("le"))
         .collect();
-    assert_eq!(les, ["2.5", "10", "25", "100", "+Inf"]);
-    assert_eq!(value(&fams, "canal_instance_client_request_latency_count", &ex), 5.0);
+    // simpleclient's bounds, as in the constructed scrape of operations.md §5.
+    assert_eq!(les, ["2.5", "10.0", "25.0", "100.0", "+Inf"]);
+    assert_eq!(
+        value(&fams, "canal_instance_client_request_latency_count", &ex),
+        5.0
+    );
     assert!((value(&fams, "canal_instance_client_request_latency_sum", &ex) - 556.5).abs() < 1e-9);
     // Delays: the event executed 2 s ago.
-    for n in ["canal_instance_traffic_delay", "canal_instance_put_delay", "canal_instance_get_delay", "canal_instance_ack_delay"] {
+    for n in [
+        "canal_instance_traffic_delay",
+        "canal_instance_put_delay",
+        "canal_instance_get_delay",
+        "canal_instance_ack_delay",
+    ] {
         let v = value(&fams, n, &ex);
         assert!((2000.0..10_000.0).contains(&v), "{n} = {v}");
     }
     // canal-rs additions.
     assert_eq!(value(&fams, "canal_rs_destination_active", &ex), 1.0);
-    assert_eq!(value(&fams, "canal_rs_parser_state", &[("destination", "example"), ("state", "dumping")]), 1.0);
-    assert_eq!(value(&fams, "canal_rs_parser_state", &[("destination", "example"), ("state", "error")]), 0.0);
+    assert_eq!(
+        value(
+            &fams,
+            "canal_rs_parser_state",
+            &[("destination", "example"), ("state", "dumping")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &fams,
+            "canal_rs_parser_state",
+            &[("destination", "example"), ("state", "error")]
+        ),
+        0.0
+    );
     assert_eq!(value(&fams, "canal_rs_store_fill_ratio", &ex), 0.0);
-    let parsed = value(&fams, "canal_rs_binlog_delay_seconds", &[("destination", "example"), ("stage", "parsed")]);
+    let parsed = value(
+        &fams,
+        "canal_rs_binlog_delay_seconds",
+        &[("destination", "example"), ("stage", "parsed")],
+    );
     assert!((2.0..10.0).contains(&parsed), "{parsed}");
-    assert_eq!(value(&fams, "canal_rs_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), 1.0);
+    assert_eq!(
+        value(
+            &fams,
+            "canal_rs_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        1.0
+    );
     if std::path::Path::new("/proc/self/stat").exists() {
         assert!(value(&fams, "process_cpu_seconds_total", &[]) >= 0.0);
-        for n in ["process_start_time_seconds", "process_open_fds", "process_resident_memory_bytes"] {
+        for n in [
+            "process_start_time_seconds",
+            "process_open_fds",
+            "process_resident_memory_bytes",
+        ] {
             assert!(value(&fams, n, &[]) > 0.0, "{n}");
         }
         let start = value(&fams, "process_start_time_seconds", &[]);
         let now = now_ms() as f64 / 1000.0;
-        assert!(start <= now + 1.0 && start > now - 86_400.0 * 30.0, "start {start} now {now}");
+        assert!(
+            start <= now + 1.0 && start > now - 86_400.0 * 30.0,
+            "start {start} now {now}"
+        );
     }
     srv.shutdown().await;
 }
@@ -258,10 +367,22 @@ async fn counters_move_as_rows_flow() {
         assert_eq!(value(&b, n, &ex) - value(&a, n, &ex), delta, "{n}");
     }
     let rb = [("destination", "example"), ("parser", "0")];
-    assert_eq!(value(&b, "canal_instance_received_binlog_bytes", &rb) - value(&a, "canal_instance_received_binlog_bytes", &rb), 2000.0);
-    assert_eq!(value(&b, "canal_instance_publish_blocking_time", &rb) - value(&a, "canal_instance_publish_blocking_time", &rb), 4.0);
+    assert_eq!(
+        value(&b, "canal_instance_received_binlog_bytes", &rb)
+            - value(&a, "canal_instance_received_binlog_bytes", &rb),
+        2000.0
+    );
+    assert_eq!(
+        value(&b, "canal_instance_publish_blocking_time", &rb)
+            - value(&a, "canal_instance_publish_blocking_time", &rb),
+        4.0
+    );
     let get = [("destination", "example"), ("packetType", "GET")];
-    assert_eq!(value(&b, "canal_instance_client_packets", &get) - value(&a, "canal_instance_client_packets", &get), 4.0);
+    assert_eq!(
+        value(&b, "canal_instance_client_packets", &get)
+            - value(&a, "canal_instance_client_packets", &get),
+        4.0
+    );
     srv.shutdown().await;
 }
 
@@ -281,8 +402,14 @@ async fn delay_rises_while_the_consumer_stalls_and_falls_after() {
     }
     d.snap.lock().used = 16384;
     let stalled = scrape(srv.local_addr()).await;
-    let (a0, a1) = (value(&stall_start, "canal_instance_ack_delay", &ex), value(&stalled, "canal_instance_ack_delay", &ex));
-    assert!(a1 >= a0 + 1100.0, "ack delay must grow while stalled: {a0} -> {a1}");
+    let (a0, a1) = (
+        value(&stall_start, "canal_instance_ack_delay", &ex),
+        value(&stalled, "canal_instance_ack_delay", &ex),
+    );
+    assert!(
+        a1 >= a0 + 1100.0,
+        "ack delay must grow while stalled: {a0} -> {a1}"
+    );
     assert!(value(&stalled, "canal_instance_put_delay", &ex) < 500.0);
     assert!(value(&stalled, "canal_instance_traffic_delay", &ex) < 500.0);
     assert!(value(&stalled, "canal_rs_binlog_delay_seconds", &ack_stage) >= 1.1);
@@ -331,23 +458,56 @@ async fn unregistered_and_standby_destinations_expose_no_instance_samples() {
     let f = scrape(srv.local_addr()).await;
     assert!(find(&f, "canal_instance", &[("destination", "example")]).is_some());
     assert!(find(&f, "canal_instance", &[("destination", "standby")]).is_none());
-    assert_eq!(value(&f, "canal_rs_destination_active", &[("destination", "standby")]), 0.0);
+    assert_eq!(
+        value(
+            &f,
+            "canal_rs_destination_active",
+            &[("destination", "standby")]
+        ),
+        0.0
+    );
 
     t.unregister_instance("example");
     t.set_role("example", Role::Standby);
     let f = scrape(srv.local_addr()).await;
     for fam in f.values() {
         for s in &fam.samples {
-            let per_instance = s.name.starts_with("canal_instance") && !s.name.starts_with("canal_instance_client");
-            if per_instance || s.name.starts_with("canal_rs_parser") || s.name.starts_with("canal_rs_store") {
-                assert_ne!(s.label("destination"), Some("example"), "left over after unregister: {s:?}");
+            let per_instance = s.name.starts_with("canal_instance")
+                && !s.name.starts_with("canal_instance_client");
+            if per_instance
+                || s.name.starts_with("canal_rs_parser")
+                || s.name.starts_with("canal_rs_store")
+            {
+                assert_ne!(
+                    s.label("destination"),
+                    Some("example"),
+                    "left over after unregister: {s:?}"
+                );
             }
         }
     }
     // Client families stay registered (Canal registers them once for the server).
-    assert!(find(&f, "canal_instance_client_packets", &[("destination", "example")]).is_some());
-    assert_eq!(value(&f, "canal_rs_destination_active", &[("destination", "example")]), 0.0);
-    let changes = |f: &BTreeMap<String, Family>, role: &str| value(f, "canal_rs_ha_role_changes_total", &[("destination", "example"), ("role", role)]);
+    assert!(find(
+        &f,
+        "canal_instance_client_packets",
+        &[("destination", "example")]
+    )
+    .is_some());
+    assert_eq!(
+        value(
+            &f,
+            "canal_rs_destination_active",
+            &[("destination", "example")]
+        ),
+        0.0
+    );
+    let changes = |f: &BTreeMap<String, Family>, role: &str| {
+        value(
+            f,
+            "canal_rs_ha_role_changes_total",
+            &[("destination", "example"), ("role", role)],
+        )
+    };
     assert_eq!(changes(&f, "standby"), 1.0);
 
     // Failover back: registered again, counted as a change to active.
@@ -356,7 +516,14 @@ async fn unregistered_and_standby_destinations_expose_no_instance_samples() {
     let f = scrape(srv.local_addr()).await;
     assert!(find(&f, "canal_instance", &[("destination", "example")]).is_some());
     assert_eq!(changes(&f, "active"), 1.0);
-    assert_eq!(value(&f, "canal_rs_destination_active", &[("destination", "example")]), 1.0);
+    assert_eq!(
+        value(
+            &f,
+            "canal_rs_destination_active",
+            &[("destination", "example")]
+        ),
+        1.0
+    );
     srv.shutdown().await;
 }
 
@@ -379,10 +546,38 @@ async fn itemsize_store_and_serial_parser_omit_mem_and_publish_families() {
     let f = scrape(srv.local_addr()).await;
     assert!(!f.contains_key("canal_instance_store_produce_mem"));
     assert!(!f.contains_key("canal_instance_publish_blocking_time"));
-    assert_eq!(value(&f, "canal_instance_parser_mode", &[("destination", "items"), ("parallel", "false")]), 1.0);
-    assert_eq!(value(&f, "canal_instance_store", &[("batchMode", "ITEMSIZE"), ("size", "1024")]), 1.0);
-    assert_eq!(value(&f, "canal_instance_received_binlog_bytes", &[("parser", "0")]), 0.0);
-    assert_eq!(value(&f, "canal_instance_received_binlog_bytes", &[("parser", "1")]), 7.0);
+    assert_eq!(
+        value(
+            &f,
+            "canal_instance_parser_mode",
+            &[("destination", "items"), ("parallel", "false")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &f,
+            "canal_instance_store",
+            &[("batchMode", "ITEMSIZE"), ("size", "1024")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &f,
+            "canal_instance_received_binlog_bytes",
+            &[("parser", "0")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &f,
+            "canal_instance_received_binlog_bytes",
+            &[("parser", "1")]
+        ),
+        7.0
+    );
     srv.shutdown().await;
 }
 
@@ -396,16 +591,37 @@ async fn server_level_metrics() {
     let g1 = t.connection_opened("client");
     let g2 = t.connection_opened("client");
     let f = scrape(srv.local_addr()).await;
-    assert_eq!(value(&f, "canal_rs_zk_session_state", &[("state", "connected")]), 1.0);
-    assert_eq!(value(&f, "canal_rs_zk_session_state", &[("state", "expired")]), 0.0);
-    assert_eq!(value(&f, "canal_rs_auth_failures_total", &[("port", "client")]), 2.0);
-    assert_eq!(value(&f, "canal_rs_client_connections", &[("port", "client")]), 2.0);
+    assert_eq!(
+        value(&f, "canal_rs_zk_session_state", &[("state", "connected")]),
+        1.0
+    );
+    assert_eq!(
+        value(&f, "canal_rs_zk_session_state", &[("state", "expired")]),
+        0.0
+    );
+    assert_eq!(
+        value(&f, "canal_rs_auth_failures_total", &[("port", "client")]),
+        2.0
+    );
+    assert_eq!(
+        value(&f, "canal_rs_client_connections", &[("port", "client")]),
+        2.0
+    );
     drop(g1);
     t.set_zk_state(Some("expired"));
     let f = scrape(srv.local_addr()).await;
-    assert_eq!(value(&f, "canal_rs_client_connections", &[("port", "client")]), 1.0);
-    assert_eq!(value(&f, "canal_rs_zk_session_state", &[("state", "expired")]), 1.0);
-    assert_eq!(value(&f, "canal_rs_zk_session_state", &[("state", "connected")]), 0.0);
+    assert_eq!(
+        value(&f, "canal_rs_client_connections", &[("port", "client")]),
+        1.0
+    );
+    assert_eq!(
+        value(&f, "canal_rs_zk_session_state", &[("state", "expired")]),
+        1.0
+    );
+    assert_eq!(
+        value(&f, "canal_rs_zk_session_state", &[("state", "connected")]),
+        0.0
+    );
     drop(g2);
     srv.shutdown().await;
 }
@@ -432,12 +648,26 @@ async fn health_ready_and_any_path() {
     let (s, _, _) = get("/ready").await.unwrap();
     assert_eq!(s, 200);
     // Like simpleclient's server, any other path serves the exposition.
-    for p in ["/", "/metrics", "/anything?name[]=canal_instance"] {
+    for p in ["/", "/metrics", "/anything"] {
         let (s, head, body) = get(p).await.unwrap();
         assert_eq!(s, 200, "{p}");
         assert!(head.contains("version=0.0.4"), "{p}");
         assert!(body.contains("# TYPE canal_rs_build_info gauge"), "{p}");
     }
+    // Canal's `?name[]=` family filter.
+    let (_, _, body) = get("/metrics?name[]=canal_rs_build_info&name%5B%5D=process_open_fds")
+        .await
+        .unwrap();
+    let fams = parse_exposition(&body);
+    let mut names: Vec<&str> = fams.keys().map(String::as_str).collect();
+    names.retain(|n| *n != "process_open_fds" || std::path::Path::new("/proc").exists());
+    assert!(names.contains(&"canal_rs_build_info"), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| *n == "canal_rs_build_info" || *n == "process_open_fds"),
+        "{names:?}"
+    );
     // A garbage request does not break the server.
     let raw = tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
@@ -460,7 +690,82 @@ async fn bind_failure_only_warns() {
     let t = Telemetry::new();
     let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    assert!(MetricsServer::start_or_warn(t.clone(), port).await.is_none());
+    assert!(MetricsServer::start_or_warn(t.clone(), port)
+        .await
+        .is_none());
     let ok = MetricsServer::start_or_warn(t, 0).await.expect("free port");
     ok.shutdown().await;
+}
+
+#[tokio::test]
+async fn socket_address_error_labels_are_bounded() {
+    let t = Telemetry::new();
+    for port in 0..(canal_telemetry::metrics::MAX_ERROR_SERIES as u32 + 50) {
+        t.request_error_for(&format!("/10.0.0.1:{port}"), 400);
+    }
+    let fams = parse_exposition(&t.render());
+    let errs = &fams["canal_instance_client_request_error"].samples;
+    assert_eq!(errs.len(), canal_telemetry::metrics::MAX_ERROR_SERIES + 1);
+    assert_eq!(
+        value(
+            &fams,
+            "canal_instance_client_request_error",
+            &[("destination", canal_telemetry::metrics::OVERFLOW_LABEL)]
+        ),
+        50.0
+    );
+}
+
+#[tokio::test]
+async fn role_readiness() {
+    let t = Telemetry::new();
+    let srv = server(&t).await;
+    let addr = srv.local_addr();
+    t.install_role_readiness(vec!["a".into(), "b".into()]);
+    let get = move || tokio::task::spawn_blocking(move || http_get(addr, "/ready"));
+    let (s, _, body) = get().await.unwrap();
+    assert_eq!(
+        (s, body.as_str()),
+        (503, "a: not started\nb: not started\n")
+    );
+    t.set_role("a", Role::Active);
+    t.set_role("b", Role::Standby);
+    let (s, _, body) = get().await.unwrap();
+    assert_eq!((s, body.as_str()), (200, "a: active\nb: standby\n"));
+    t.set_role("b", Role::Stopped);
+    let (s, _, _) = get().await.unwrap();
+    assert_eq!(s, 503);
+    srv.shutdown().await;
+}
+
+#[test]
+fn raw_text_has_simpleclient_shape() {
+    // Lines of the constructed scrape in operations.md §5 (trailing comma, Java doubles).
+    let t = Telemetry::new();
+    let inst = t.register_instance("example", InstanceInfo::default());
+    inst.transactions_inc(12);
+    let c = t.client("example");
+    for ms in [1.0, 1.0, 20.0, 50.0] {
+        c.request_latency_ms(ms);
+    }
+    let text = t.render();
+    for line in [
+        "# HELP canal_instance_store Canal instance info",
+        "# TYPE canal_instance_store gauge",
+        r#"canal_instance_store{destination="example",batchMode="MEMSIZE",size="16384",} 1.0"#,
+        r#"canal_instance_transactions{destination="example",} 12.0"#,
+        "# TYPE canal_instance_client_request_latency histogram",
+        r#"canal_instance_client_request_latency_bucket{destination="example",le="2.5",} 2.0"#,
+        r#"canal_instance_client_request_latency_bucket{destination="example",le="10.0",} 2.0"#,
+        r#"canal_instance_client_request_latency_bucket{destination="example",le="25.0",} 3.0"#,
+        r#"canal_instance_client_request_latency_bucket{destination="example",le="100.0",} 4.0"#,
+        r#"canal_instance_client_request_latency_bucket{destination="example",le="+Inf",} 4.0"#,
+        r#"canal_instance_client_request_latency_count{destination="example",} 4.0"#,
+        r#"canal_instance_client_request_latency_sum{destination="example",} 72.0"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing line {line:?} in:\n{text}"
+        );
+    }
 }

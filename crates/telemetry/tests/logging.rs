@@ -36,11 +36,21 @@ fn routes_by_destination_with_canal_pattern() {
             inner.in_scope(|| tracing::info!("nested span still routes to example"));
         });
         // A destination field on the event routes too (server-level caller).
-        lifecycle::position_chosen("other", "mysql-bin.000003", 4567, 1_700_000_000_000, "meta cursor", 12);
+        lifecycle::position_chosen(
+            "other",
+            "mysql-bin.000003",
+            4567,
+            1_700_000_000_000,
+            "meta cursor",
+            12,
+        );
         tracing::info!(target: "noisy", "info of a warn-level target is filtered");
         tracing::error!(target: "noisy", "error of a warn-level target passes");
         // Unsafe names never become paths.
-        tracing::info!(destination = "../evil", "traversal attempt goes to canal.log");
+        tracing::info!(
+            destination = "../evil",
+            "traversal attempt goes to canal.log"
+        );
     });
     let server = read(&dir.path().join("canal/canal.log"));
     let example = read(&dir.path().join("example/example.log"));
@@ -49,13 +59,19 @@ fn routes_by_destination_with_canal_pattern() {
     for l in server.lines().chain(example.lines()).chain(other.lines()) {
         assert!(re.is_match(l), "line not in Canal's pattern: {l:?}");
     }
-    assert!(server.contains("INFO  canal_cli::daemon - ## start the canal server."), "{server}");
+    assert!(
+        server.contains("INFO  canal_cli::daemon - ## start the canal server."),
+        "{server}"
+    );
     assert!(server.contains("error of a warn-level target passes"));
     assert!(!server.contains("filtered"), "{server}");
     assert!(server.contains("traversal attempt goes to canal.log"));
     assert!(!dir.path().join("evil").exists());
     assert!(!server.contains("parser warning"));
-    assert!(example.contains("start CannalInstance for 1-example"), "{example}");
+    assert!(
+        example.contains("start CannalInstance for 1-example"),
+        "{example}"
+    );
     assert!(example.contains("event=instance_start"), "{example}");
     assert!(example.contains("WARN  canal_parse - parser warning inside the destination"));
     assert!(example.contains("nested span still routes to example"));
@@ -90,7 +106,8 @@ fn rolls_at_day_change_and_prunes_old_days() {
     std::fs::create_dir_all(&recent).unwrap();
     let mut f = RollingFile::open(dir.path(), "canal", 1 << 20, 14).unwrap();
     f.write_line_on(b"day one\n", date(2026, 11, 20)).unwrap();
-    f.write_line_on(b"day one again\n", date(2026, 11, 20)).unwrap();
+    f.write_line_on(b"day one again\n", date(2026, 11, 20))
+        .unwrap();
     f.write_line_on(b"day two\n", date(2026, 11, 21)).unwrap();
     assert_eq!(
         read(&dir.path().join("2026-11-20/canal-2026-11-20-1.log")),
@@ -105,7 +122,8 @@ fn rolls_at_day_change_and_prunes_old_days() {
 fn meta_log_pattern_and_bad_names() {
     let dir = tempfile::tempdir().unwrap();
     let m = MetaLog::open(dir.path(), "example").unwrap();
-    m.log("clientId:1001 cursor:[mysql-bin.000003,4567,1700000000000,1,]").unwrap();
+    m.log("clientId:1001 cursor:[mysql-bin.000003,4567,1700000000000,1,]")
+        .unwrap();
     let text = read(&dir.path().join("example/meta.log"));
     let re = Regex::new(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} - clientId:1001 cursor:\[mysql-bin\.000003,4567,1700000000000,1,\]$").unwrap();
     assert!(re.is_match(text.trim_end()), "{text}");

@@ -30,7 +30,10 @@ pub fn shared_dir() -> Option<PathBuf> {
     if dir.join("compat").is_dir() {
         Some(dir)
     } else {
-        missing(&format!("shared reference dir {} not found (set CANAL_SHARED_DIR)", dir.display()))
+        missing(&format!(
+            "shared reference dir {} not found (set CANAL_SHARED_DIR)",
+            dir.display()
+        ))
     }
 }
 
@@ -63,7 +66,10 @@ pub struct Sample {
 
 impl Sample {
     pub fn label(&self, k: &str) -> Option<&str> {
-        self.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -84,7 +90,10 @@ pub fn parse_exposition(text: &str) -> BTreeMap<String, Family> {
         }
         if let Some(r) = line.strip_prefix("# HELP ") {
             let (n, h) = r.split_once(' ').unwrap_or((r, ""));
-            assert!(fams.get(n).map(|f| f.help.is_empty()).unwrap_or(true), "second HELP for {n}");
+            assert!(
+                fams.get(n).map(|f| f.help.is_empty()).unwrap_or(true),
+                "second HELP for {n}"
+            );
             fams.entry(n.into()).or_default().help = h.into();
             continue;
         }
@@ -101,7 +110,11 @@ pub fn parse_exposition(text: &str) -> BTreeMap<String, Family> {
         let (name, labels, rest) = match line.find('{') {
             Some(i) => {
                 let end = line.rfind('}').unwrap();
-                (&line[..i], parse_labels(&line[i + 1..end]), line[end + 1..].trim())
+                (
+                    &line[..i],
+                    parse_labels(&line[i + 1..end]),
+                    line[end + 1..].trim(),
+                )
             }
             None => {
                 let (n, v) = line.split_once(' ').unwrap();
@@ -113,11 +126,16 @@ pub fn parse_exposition(text: &str) -> BTreeMap<String, Family> {
             "-Inf" => f64::NEG_INFINITY,
             v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
         };
-        let family = [name, name.strip_suffix("_bucket").unwrap_or(""), name.strip_suffix("_sum").unwrap_or(""), name.strip_suffix("_count").unwrap_or("")]
-            .into_iter()
-            .find(|f| !f.is_empty() && types.contains_key(*f))
-            .unwrap_or_else(|| panic!("sample {name} before its TYPE line"))
-            .to_string();
+        let family = [
+            name,
+            name.strip_suffix("_bucket").unwrap_or(""),
+            name.strip_suffix("_sum").unwrap_or(""),
+            name.strip_suffix("_count").unwrap_or(""),
+        ]
+        .into_iter()
+        .find(|f| !f.is_empty() && types.contains_key(*f))
+        .unwrap_or_else(|| panic!("sample {name} before its TYPE line"))
+        .to_string();
         fams.entry(family).or_default().samples.push(Sample {
             name: name.into(),
             labels,
@@ -175,7 +193,9 @@ pub struct CompatMetric {
 pub fn compat_metrics() -> Option<Vec<CompatMetric>> {
     let dir = shared_dir()?;
     let text = std::fs::read_to_string(dir.join("compat/operations.md")).unwrap();
-    let start = text.find("## 5. Prometheus metrics").expect("§5 in operations.md");
+    let start = text
+        .find("## 5. Prometheus metrics")
+        .expect("§5 in operations.md");
     let end = start + text[start..].find("\n## 6.").expect("§6 after §5");
     let mut out = Vec::new();
     for line in text[start..end].lines() {
@@ -209,6 +229,10 @@ pub fn compat_metrics() -> Option<Vec<CompatMetric>> {
             });
         }
     }
-    assert!(out.len() >= 24, "expected the full §5 table, got {}", out.len());
+    assert!(
+        out.len() >= 24,
+        "expected the full §5 table, got {}",
+        out.len()
+    );
     Some(out)
 }

@@ -1,0 +1,128 @@
+//! Store throughput: put / get / ack cycles of realistic ROWDATA entries (~0.7 KB, 13 columns)
+//! in ITEMSIZE and MEMSIZE batch modes (issue 8). Each iteration streams 4096 events through a
+//! 1024-slot ring: put in chunks of 32 (one transaction's worth), take a batch, ack it.
+//!
+//! Run briefly: `cargo bench -p canal-store --bench store -- --warm-up-time 1 --measurement-time 3`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use canal_protocol::entry::{Column, Entry, EntryType, EventType, Header, Pair, RowChange, RowData};
+use canal_protocol::position::{LogIdentity, SourceAddress};
+use canal_store::{BatchMode, Event, EventStore, StoreConfig};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use prost::Message;
+
+const EVENTS: usize = 4096;
+const CHUNK: usize = 32;
+
+fn entry(i: usize) -> Entry {
+    let cols: Vec<Column> = (0..13)
+        .map(|c| Column {
+            index: Some(c),
+            sql_type: Some(12),
+            name: Some(format!("col{c}")),
+            is_key: Some(c == 0),
+            updated: Some(true),
+            is_null: Some(false),
+            value: Some(format!("value-{i}-{c}-lorem-ipsum")),
+            mysql_type: Some("varchar(64)".into()),
+            ..Default::default()
+        })
+        .collect();
+    let rc = RowChange {
+        table_id: Some(42),
+        event_type: Some(EventType::Insert as i32),
+        row_datas: vec![RowData {
+            after_columns: cols,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    Entry {
+        header: Some(Header {
+            version: Some(1),
+            logfile_name: Some("mysql-bin.000001".into()),
+            logfile_offset: Some(4 + 700 * i as i64),
+            server_id: Some(1),
+            serveren_code: Some("UTF-8".into()),
+            execute_time: Some(1_700_000_000_000),
+            source_type: Some(1),
+            schema_name: Some("bench".into()),
+            table_name: Some("t".into()),
+            event_length: Some(700),
+            event_type: Some(EventType::Insert as i32),
+            props: vec![Pair {
+                key: Some("rowsCount".into()),
+                value: Some("1".into()),
+            }],
+            ..Default::default()
+        }),
+        entry_type: Some(EntryType::Rowdata as i32),
+        store_value: Some(rc.encode_to_vec().into()),
+    }
+}
+
+fn events() -> Vec<Event> {
+    let id = Arc::new(LogIdentity {
+        source_address: Some(SourceAddress {
+            address: Some("127.0.0.1".into()),
+            port: 3306,
+        }),
+        slave_id: -1,
+    });
+    (0..EVENTS).map(|i| Event::from_entry(id.clone(), &entry(i), true)).collect()
+}
+
+/// Streams all events through the store; returns how many were read back.
+fn cycle(store: &EventStore, evs: &[Event], batch: i32) -> usize {
+    let mut read = 0;
+    for chunk in evs.chunks(CHUNK) {
+        let mut v = chunk.to_vec();
+        while !store.try_put(&mut v).expect("put") {
+            drain(store, batch, &mut read);
+        }
+        if read + 4 * CHUNK < evs.len() {
+            continue; // let the consumer lag a little, like a real one
+        }
+        drain(store, batch, &mut read);
+    }
+    while read < evs.len() {
+        drain(store, batch, &mut read);
+    }
+    read
+}
+
+fn drain(store: &EventStore, batch: i32, read: &mut usize) {
+    let got = store.try_get(None, batch).expect("get");
+    if let Some(r) = &got.range {
+        if let Some(end) = &r.end {
+            store.ack(end, r.end_seq).expect("ack");
+        }
+    }
+    *read += black_box(got.events).len();
+}
+
+fn bench(c: &mut Criterion) {
+    let evs = events();
+    let bytes: usize = evs.iter().map(|e| e.entry.as_ref().map_or(0, |b| b.len())).sum();
+    let mut g = c.benchmark_group("store_put_get_ack");
+    g.throughput(Throughput::Elements(EVENTS as u64));
+    // (mode, batch_size): ITEMSIZE 64 events; MEMSIZE 64 x 1 KiB.
+    for (mode, batch) in [(BatchMode::ItemSize, 64), (BatchMode::MemSize, 64)] {
+        let store = EventStore::new(StoreConfig {
+            buffer_size: 1024,
+            batch_mode: mode,
+            ..StoreConfig::default()
+        })
+        .expect("store");
+        g.bench_with_input(BenchmarkId::new(mode.to_string(), batch), &batch, |b, &batch| {
+            b.iter(|| assert_eq!(cycle(&store, &evs, batch), EVENTS))
+        });
+    }
+    g.finish();
+    eprintln!("store bench: {EVENTS} events, {bytes} bytes of entries per iteration");
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
