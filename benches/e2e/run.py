@@ -399,7 +399,8 @@ def plot(results, path):
     ax2.set_xticks([j + width * (len(results) - 1) / 2 for j in range(4)],
                    ["Rust p50", "Rust p99", "canal-python p50", "canal-python p99"], fontsize=8)
     ax2.axhline(5, color="red", linestyle="--", linewidth=1, label="5 ms target")
-    ax2.set_ylabel("ms")
+    ax2.set_yscale("log")
+    ax2.set_ylabel("ms (log)")
     ax2.set_title("Commit → client latency at the paced rate")
     ax2.legend(fontsize=8)
     fig.tight_layout()
@@ -420,14 +421,24 @@ def main():
     ap.add_argument("--idle-secs", type=float, default=3)
     ap.add_argument("--canal-port", type=int, default=11311)
     ap.add_argument("--max-consumer-secs", type=int, default=240)
-    ap.add_argument("--server-bin", required=True)
-    ap.add_argument("--client-bin", required=True)
+    ap.add_argument("--server-bin")
+    ap.add_argument("--client-bin")
+    ap.add_argument("--replot", metavar="RESULTS_JSON",
+                    help="only redraw the plot and the table of an earlier results.json into --out")
     ap.add_argument("--python", default=sys.executable)
-    ap.add_argument("--zongji-dir", required=True)
+    ap.add_argument("--zongji-dir")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     a.consumers = [c for c in a.consumers.split(",") if c]
     os.makedirs(a.out, exist_ok=True)
+    if a.replot:
+        with open(a.replot) as f:
+            results = json.load(f)
+        plot(results, os.path.join(a.out, "bench-e2e.png"))
+        print(report(a, results))
+        return
+    if not (a.server_bin and a.client_bin and a.zongji_dir):
+        sys.exit("--server-bin, --client-bin and --zongji-dir are required")
     results = []
     for src in [s for s in a.sources.split(",") if s]:
         if src not in SOURCES:

@@ -769,3 +769,43 @@ fn raw_text_has_simpleclient_shape() {
         );
     }
 }
+
+#[test]
+fn promtool_parses_the_exposition() {
+    use std::io::Write;
+    let t = Telemetry::new();
+    let d = drive(&t);
+    one_transaction(&d, 3, now_ms(), true);
+    t.client("example").request_error(400);
+    t.request_error_for("/10.20.7.9:53412", 401);
+    let text = t.render();
+    let child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("note: skipping: promtool not installed (apt-get install prometheus)");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let msg = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Exit 3 = lint findings only (Canal's counter names lack `_total`, by design); 1 = the text
+    // does not parse.
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(3),
+        "promtool: {msg}\n{text}"
+    );
+    assert!(!msg.contains("parsing error"), "{msg}");
+}

@@ -650,7 +650,7 @@ fn json_to_serde(v: &JsonValue<'_>) -> Result<serde_json::Value, String> {
 }
 
 /// Standard base64 with padding (RFC 4648), as MySQL writes opaque JSON bytes.
-fn base64(b: &[u8]) -> String {
+pub fn base64(b: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::new();
     for c in b.chunks(3) {
@@ -677,10 +677,17 @@ pub fn compare(kind: Kind, want: Option<&str>, got: Option<&str>) -> Result<(), 
         _ => return Err(format!("server {want:?}, decoded {got:?}")),
     };
     let ok = match kind {
-        // The server prints FLOAT with 6 significant digits: relative agreement to 1e-5.
-        Kind::Float => num_close(w, g, 1e-5),
-        // DOUBLE: MySQL 8+ prints the shortest round-trip form, MariaDB up to 17 digits.
-        Kind::Double => num_close(w, g, 1e-15),
+        // The server prints FLOAT with 6 significant digits (`%g`): the decoded f32 rounded to
+        // 6 significant digits must be the same number.
+        Kind::Float => match (w.parse::<f64>(), g.parse::<f32>()) {
+            (Ok(a), Ok(b)) => format!("{b:.5e}").parse::<f64>() == Ok(a),
+            _ => false,
+        },
+        // DOUBLE: both servers print a form that reads back as the same f64.
+        Kind::Double => match (w.parse::<f64>(), g.parse::<f64>()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        },
         Kind::Json => match (
             serde_json::from_str::<serde_json::Value>(w),
             serde_json::from_str::<serde_json::Value>(g),
@@ -702,7 +709,7 @@ pub fn compare(kind: Kind, want: Option<&str>, got: Option<&str>) -> Result<(), 
 }
 
 /// `HEX()` text without its trailing `00` bytes.
-fn strip_zero_bytes(h: &str) -> &str {
+pub fn strip_zero_bytes(h: &str) -> &str {
     let mut h = h;
     while let Some(rest) = h.strip_suffix("00") {
         if rest.len() % 2 != 0 {
@@ -722,13 +729,6 @@ fn shorten(s: &str) -> String {
         )
     } else {
         s.to_string()
-    }
-}
-
-fn num_close(w: &str, g: &str, rel: f64) -> bool {
-    match (w.parse::<f64>(), g.parse::<f64>()) {
-        (Ok(a), Ok(b)) => a == b || (a - b).abs() <= rel * a.abs().max(b.abs()),
-        _ => false,
     }
 }
 
