@@ -170,3 +170,91 @@ fn zookeeper_meta_mode_is_refused_with_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn sigterm_stops_the_daemon_cleanly() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let conf = tmp.path().join("conf");
+    fs::create_dir_all(conf.join("example")).expect("mkdir");
+    fs::copy(
+        shipped_conf().join("canal.properties"),
+        conf.join("canal.properties"),
+    )
+    .expect("copy");
+    // Unreachable source: the parser retries in the background, the daemon still runs.
+    fs::write(
+        conf.join("example/instance.properties"),
+        "canal.instance.master.address = 127.0.0.1:1\n",
+    )
+    .expect("write");
+    let out_path = tmp.path().join("out.log");
+    let out = fs::File::create(&out_path).expect("out");
+    let err = out.try_clone().expect("clone");
+    let mut child = server()
+        .arg("--conf")
+        .arg(&conf)
+        .arg("-Dcanal.port=0")
+        .env("RUST_LOG", "info")
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let running = loop {
+        let text = fs::read_to_string(&out_path).unwrap_or_default();
+        if text.contains("## the canal server is running now") {
+            break true;
+        }
+        if std::time::Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    if !running {
+        let _ = child.kill();
+        panic!("{}", fs::read_to_string(&out_path).unwrap_or_default());
+    }
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("did not stop within 20 s after SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let text = fs::read_to_string(&out_path).unwrap_or_default();
+    assert!(exit.success(), "{exit:?}\n{text}");
+    assert!(text.contains("## canal server is down."), "{text}");
+    // Java's log layout: logs/ next to conf/, server log and per-destination log.
+    assert!(tmp.path().join("logs/canal/canal.log").exists());
+    assert!(tmp.path().join("logs/example/example.log").exists());
+}
+
+#[test]
+fn canalctl_check_conf_prints_the_settings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_canalctl"))
+        .arg("check-conf")
+        .arg("--conf")
+        .arg(shipped_conf())
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("destination example: master 127.0.0.1:3307 meta File"),
+        "{text}"
+    );
+}

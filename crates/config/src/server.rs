@@ -123,7 +123,7 @@ pub struct ServerConfig {
     pub ip: Option<String>,
     /// `canal.register.ip`.
     pub register_ip: Option<String>,
-    /// `canal.port`.
+    /// `canal.port` (0 = any free port).
     pub port: u16,
     /// `canal.metrics.pull.port` (`None` when <= 0).
     pub metrics_pull_port: Option<u16>,
@@ -273,8 +273,9 @@ impl ServerConfig {
 
         let ip = get_nb("canal.ip").map(|v| v.text);
         let register_ip = get_nb("canal.register.ip").map(|v| v.text);
+        // 0 = any free port (as a Java ServerSocket would take it).
         let port = match get_nb("canal.port") {
-            Some(v) => parse_port(&v, "canal.port")?,
+            Some(v) => parse_range::<u16>(&v, "canal.port", 0, u16::MAX)?,
             None => 11111,
         };
         let metrics_pull_port = match get_nb("canal.metrics.pull.port") {

@@ -22,6 +22,15 @@ pub enum InstanceError {
     /// Converting binlog events failed.
     #[error("parse error: {0}")]
     Parse(String),
+    /// A rows event without its TABLE_MAP (the dump started inside a transaction): Java
+    /// rescans the file and restarts at the last transaction start before it (§5.1 step 4).
+    #[error("table id not found at {file}:{offset}")]
+    TableIdNotFound {
+        /// Binlog file.
+        file: String,
+        /// Offset of the rows event.
+        offset: u64,
+    },
     /// Something this build does not support (e.g. an MQ server mode).
     #[error("not supported: {0}")]
     Unsupported(String),
@@ -35,7 +44,9 @@ impl InstanceError {
     pub fn is_transient(&self) -> bool {
         match self {
             InstanceError::Source(e) => e.is_transient() || e.is_purged(),
-            InstanceError::PositionNotFound(_) | InstanceError::Parse(_) => true,
+            InstanceError::PositionNotFound(_)
+            | InstanceError::Parse(_)
+            | InstanceError::TableIdNotFound { .. } => true,
             InstanceError::Meta(_) => true,
             InstanceError::Config(_)
             | InstanceError::Store(_)

@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::controller::Launcher;
 use crate::error::InstanceError;
-use crate::position::{decide_start, StartInputs};
+use crate::position::{decide_start, SourceProbe, StartInputs};
 use crate::probe::ClientProbe;
 use crate::supervise::{supervise, Outcome, RestartBackoff};
 
@@ -90,6 +90,7 @@ pub trait Registry: Send + Sync + 'static {
 pub struct PipelineLauncher<R: Registry> {
     registry: R,
     backoff: RestartBackoff,
+    start_wait: Duration,
 }
 
 impl<R: Registry> PipelineLauncher<R> {
@@ -98,7 +99,17 @@ impl<R: Registry> PipelineLauncher<R> {
         Self {
             registry,
             backoff: RestartBackoff::default(),
+            start_wait: Duration::from_secs(30),
         }
+    }
+
+    /// How long [`Launcher::launch`] waits for the first parser run to fix its start position
+    /// (or to fail) before returning anyway (default 30 s). Java opens the client port after
+    /// the instances started; waiting for the start position keeps rows written right after a
+    /// client subscribed from landing before the position the parser then picks.
+    pub fn with_start_wait(mut self, wait: Duration) -> Self {
+        self.start_wait = wait;
+        self
     }
 
     /// Overrides the restart backoff.
@@ -132,6 +143,11 @@ struct RunCtx {
     filter: watch::Receiver<Option<String>>,
     /// Dump failures with errno 1236 (not "purged") since the last position reset.
     dump_errors: Arc<std::sync::atomic::AtomicU32>,
+    /// Set after a TableIdNotFound: the next run starts at the last transaction boundary
+    /// before this (file, offset) instead of the stored position.
+    rescan: Arc<parking_lot::Mutex<Option<(String, u64)>>>,
+    /// Set once the first parser run fixed its start position or failed.
+    first_run: Arc<watch::Sender<bool>>,
     /// The sink outlives parser restarts (its empty-transaction state is the instance's, as
     /// in Java); only one sink thread uses it at a time.
     sink: Arc<parking_lot::Mutex<EntrySink>>,
@@ -202,7 +218,10 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
         };
         self.registry.register(&parts);
         let (stop_tx, stop_rx) = watch::channel(false);
+        let (first_tx, mut first_rx) = watch::channel(false);
         let ctx = RunCtx {
+            first_run: Arc::new(first_tx),
+            rescan: Arc::new(parking_lot::Mutex::new(None)),
             cfg: Arc::new(cfg),
             log_positions: log_positions.clone(),
             stop: stop_rx.clone(),
@@ -224,6 +243,11 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
                     let ctx = ctx.clone();
                     async move {
                         let r = run_parser(ctx.clone()).await;
+                        ctx.first_run.send_replace(true);
+                        eprintln!("DEBUG run result {:?} at {:?}", r.as_ref().err().map(|e| e.to_string()), std::time::Instant::now());
+                        if let Err(InstanceError::TableIdNotFound { file, offset }) = &r {
+                            *ctx.rescan.lock() = Some((file.clone(), *offset));
+                        }
                         if let Err(e) = &r {
                             if counts_as_dump_error(e) {
                                 ctx.dump_errors
@@ -237,6 +261,16 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             },
             span,
         ));
+        if tokio::time::timeout(self.start_wait, first_rx.wait_for(|d| *d))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                destination = %parts.destination,
+                "start position not found within {} s; continuing in the background",
+                self.start_wait.as_secs()
+            );
+        }
         Ok(Running {
             parts,
             log_positions,
@@ -441,7 +475,22 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         tsdb: cfg.tsdb.enable,
     };
     let mut probe = ClientProbe::new(conn_opts.clone(), replica_opts.clone());
-    let (start, reason) = decide_start(&inputs, &mut probe).await?;
+    let rescan = ctx.rescan.lock().take();
+    let (start, reason) = match rescan {
+        // §5.1 step 4: back to the last transaction boundary before the failing rows event.
+        Some((file, offset)) => {
+            let found = probe.find_in_file(&file, i64::MAX, Some(offset)).await?;
+            let p = found.unwrap_or_else(|| canal_protocol::position::EntryPosition {
+                journal_name: Some(file.clone()),
+                position: Some(4),
+                ..Default::default()
+            });
+            tracing::warn!(destination = %dest, "table id not found at {file}:{offset}, restarting at the transaction start before it");
+            (p, crate::position::StartReason::Stored)
+        }
+        None => decide_start(&inputs, &mut probe).await?,
+    };
+    ctx.first_run.send_replace(true);
     if matches!(
         reason,
         crate::position::StartReason::ServerIdChanged
@@ -626,6 +675,16 @@ struct ParseStage {
     commit: watch::Sender<Option<StartPosition>>,
 }
 
+/// A conversion failure as an instance error (TableIdNotFound kept apart for the rescan).
+fn convert_error(e: canal_parse::ParseError) -> InstanceError {
+    match e {
+        canal_parse::ParseError::TableIdNotFound { file, offset, .. } => {
+            InstanceError::TableIdNotFound { file, offset }
+        }
+        other => InstanceError::Parse(other.to_string()),
+    }
+}
+
 /// Decoder + converter + transaction buffer.
 fn parse_stage(
     mut rx: mpsc::Receiver<StreamItem>,
@@ -702,12 +761,12 @@ fn parse_stage(
                 let inner = inner.map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
                 converter
                     .convert_inner(&inner, len, &mut out)
-                    .map_err(|e| InstanceError::Parse(e.to_string()))?;
+                    .map_err(convert_error)?;
             }
         } else {
             converter
                 .convert(&decoded, &mut out)
-                .map_err(|e| InstanceError::Parse(e.to_string()))?;
+                .map_err(convert_error)?;
         }
         for parsed in out.drain(..) {
             let event = Event::from_bytes(identity.clone(), parsed.bytes, raw)

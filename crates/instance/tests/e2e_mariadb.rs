@@ -515,3 +515,109 @@ async fn killed_dump_connection_resumes_without_loss_or_duplicates() {
     let _ = admin.query(&format!("drop user '{user}'@'%'")).await;
     assert_eq!(ids, vec!["1", "2", "3", "4", "5"]);
 }
+
+/// A configured position inside a transaction (at a rows event, after its TABLE_MAP) with TSDB
+/// off: the first run fails with "table id not found", the next one restarts at the last
+/// transaction boundary before it (§5.1 step 4) and the rows arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_inside_a_transaction_rescans_to_its_start() {
+    let Some((addr, socket)) = sandbox() else {
+        return;
+    };
+    let schema = format!("g_ti_{}", std::process::id());
+    let mut admin = root(&socket).await;
+    for sql in [
+        format!("drop database if exists {schema}"),
+        format!("create database {schema}"),
+        format!("create table {schema}.t (id int primary key)"),
+        // The rescan reads the file from its start: keep it short.
+        "flush binary logs".to_string(),
+    ] {
+        admin.query(&sql).await.expect("setup");
+    }
+    let status = admin.query("show master status").await.expect("status");
+    let file = status.get(0, "File").expect("file").to_string();
+    let before: u64 = status
+        .get(0, "Position")
+        .expect("pos")
+        .parse()
+        .expect("num");
+    admin
+        .query(&format!("insert into {schema}.t values (41),(42)"))
+        .await
+        .expect("insert");
+    // The rows event of that insert (other sessions may write too: take the first rows event
+    // of our table after `before`).
+    let events = admin
+        .query(&format!("show binlog events in '{file}' from {before}"))
+        .await
+        .expect("binlog events");
+    let mut rows_pos = None;
+    let mut ours = false;
+    for i in 0..events.rows.len() {
+        let info = events.get(i, "Info").unwrap_or_default();
+        let kind = events.get(i, "Event_type").unwrap_or_default();
+        if kind == "Table_map" {
+            ours = info.contains(&format!("({schema}.t)"));
+        }
+        if ours && kind.starts_with("Write_rows") {
+            rows_pos = events.get(i, "Pos").map(str::to_string);
+            break;
+        }
+    }
+    let rows_pos = rows_pos.expect("our rows event");
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let conf = tmp.path().join("conf");
+    fs::create_dir_all(conf.join("ti")).expect("mkdir");
+    fs::write(
+        conf.join("canal.properties"),
+        "canal.serverMode = tcp\ncanal.destinations = ti\ncanal.instance.global.mode = spring\n\
+         canal.instance.global.lazy = false\n\
+         canal.instance.global.spring.xml = classpath:spring/memory-instance.xml\n\
+         canal.instance.memory.batch.mode = ITEMSIZE\ncanal.instance.tsdb.enable = false\n",
+    )
+    .expect("write");
+    fs::write(
+        conf.join("ti/instance.properties"),
+        format!(
+            "canal.instance.master.address = {addr}\ncanal.instance.master.journal.name = {file}\n\
+             canal.instance.master.position = {rows_pos}\ncanal.instance.dbUsername = canal\n\
+             canal.instance.dbPassword = canal\ncanal.instance.filter.regex = {schema}\\\\..*\n"
+        ),
+    )
+    .expect("write");
+    let server = ServerConfig::load(&conf, Overrides::none()).expect("conf loads");
+    let cfg = server.load_instance("ti").expect("instance loads");
+    let capture = Capture::default();
+    let launcher = PipelineLauncher::new(capture.clone());
+    let running = launcher.launch(cfg).await.expect("launch");
+    let store = capture.0.lock().first().expect("registered").store.clone();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut ids = Vec::new();
+    while ids.len() < 2 && Instant::now() < deadline {
+        let got = store
+            .get_timeout(None, 100, Duration::from_millis(200))
+            .await
+            .expect("get");
+        if let Some(range) = &got.range {
+            for ev in &got.events {
+                let entry = Entry::decode(ev.entry.clone().expect("bytes")).expect("entry");
+                let h = entry.header.clone().unwrap_or_default();
+                if entry.entry_type() == EntryType::Rowdata && h.event_type() == EventType::Insert {
+                    let rc = RowChange::decode(entry.store_value()).expect("row change");
+                    for r in &rc.row_datas {
+                        ids.extend(r.after_columns.iter().map(|c| c.value().to_string()));
+                    }
+                }
+            }
+            store
+                .ack(range.end.as_ref().expect("end"), range.end_seq)
+                .expect("ack");
+        }
+    }
+    launcher.shutdown(running).await;
+    let _ = admin.query(&format!("drop database {schema}")).await;
+    assert_eq!(ids, vec!["41", "42"]);
+}
