@@ -244,7 +244,6 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
                     async move {
                         let r = run_parser(ctx.clone()).await;
                         ctx.first_run.send_replace(true);
-                        eprintln!("DEBUG run result {:?} at {:?}", r.as_ref().err().map(|e| e.to_string()), std::time::Instant::now());
                         if let Err(InstanceError::TableIdNotFound { file, offset }) = &r {
                             *ctx.rescan.lock() = Some((file.clone(), *offset));
                         }
@@ -573,7 +572,11 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
             .map_err(|e| InstanceError::Parse(e.to_string()))?;
     }
 
-    let (ev_tx, ev_rx) = mpsc::channel::<StreamItem>(1024);
+    // Read-ahead bounded like Java's parser ring (`canal.instance.parser.parallelBufferSize`).
+    let read_ahead = usize::try_from(cfg.parallel_buffer_size)
+        .unwrap_or(256)
+        .max(1);
+    let (ev_tx, ev_rx) = mpsc::channel::<StreamItem>(read_ahead);
     let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(64);
     let (commit_tx, mut commit_rx) = watch::channel::<Option<StartPosition>>(None);
 
@@ -629,6 +632,8 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         let item = tokio::select! {
             r = client.next() => r,
             _ = stop.wait_for(|s| *s) => break Ok(()),
+            // The parser stage ended (error): do not wait for the next event to notice.
+            _ = ev_tx.closed() => break Ok(()),
         };
         let item = match item {
             Ok(i) => i,
