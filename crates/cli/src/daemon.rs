@@ -49,6 +49,9 @@ pub enum DaemonError {
     /// The client port could not be opened or failed.
     #[error(transparent)]
     Server(#[from] canal_server::ServerError),
+    /// ZooKeeper HA could not start.
+    #[error(transparent)]
+    Ha(#[from] crate::ha::HaError),
     /// Bad `canal.ip`.
     #[error("canal.ip: {0}")]
     BadIp(String),
@@ -76,7 +79,17 @@ pub fn check_supported(server: &ServerConfig) -> Result<(), DaemonError> {
                 "canal.instance.{d}.mode=manager"
             )));
         }
-        if !matches!(settings.meta_mode, MetaMode::File | MetaMode::Memory) {
+        let zk_meta_ok = settings.meta_mode == MetaMode::ZooKeeper
+            && server
+                .zk_servers
+                .as_deref()
+                .is_some_and(|z| !z.trim().is_empty());
+        if settings.meta_mode == MetaMode::ZooKeeper && !zk_meta_ok {
+            return Err(DaemonError::Unsupported(format!(
+                "destination {d}: default-instance.xml needs canal.zkServers (the server's ZooKeeper session is shared)"
+            )));
+        }
+        if !zk_meta_ok && !matches!(settings.meta_mode, MetaMode::File | MetaMode::Memory) {
             return Err(DaemonError::Unsupported(format!(
                 "destination {d}: {} (canal.instance.global.spring.xml or canal.instance.{d}.spring.xml); \
                  use classpath:spring/file-instance.xml or memory-instance.xml",
@@ -95,6 +108,10 @@ pub struct Daemon {
     pub embedded: Arc<Embedded>,
     /// Where the client port is bound (`None` with `canal.withoutNetty`).
     pub local_addr: Option<SocketAddr>,
+    /// ZooKeeper HA (`canal.zkServers` set).
+    pub ha: Option<Arc<crate::ha::Ha>>,
+    /// Metrics and admin ports ([`crate::ops`]).
+    pub ops: crate::ops::Ops,
     scan_stop: watch::Sender<bool>,
     server_task: Option<tokio::task::JoinHandle<Result<(), canal_server::ServerError>>>,
     server_stop: watch::Sender<bool>,
@@ -108,9 +125,24 @@ impl Daemon {
     ) -> Result<Daemon, DaemonError> {
         check_supported(&server)?;
         tracing::info!("## start the canal server.");
+        let mut ops = crate::ops::Ops::start_metrics(&server).await;
         let embedded = Arc::new(Embedded::new());
-        let launcher = PipelineLauncher::new(EmbeddedRegistry(embedded.clone()));
+        let ha_port = port_override.filter(|p| *p != 0).unwrap_or(server.port);
+        let ha = match crate::ha::HaSettings::from_server(&server, ha_port)? {
+            Some(s) => Some(crate::ha::Ha::connect(s).await?),
+            None => None,
+        };
+        let mut launcher = PipelineLauncher::new(EmbeddedRegistry(embedded.clone()));
+        if let Some(ha) = &ha {
+            launcher = launcher
+                .with_meta_factory(ha.meta_factory())
+                .with_parser_observer(ha.parser_observer());
+            embedded.set_serve_check(ha.serve_check());
+        }
         let controller = Controller::new(server.clone(), launcher);
+        if let Some(ha) = &ha {
+            ha.attach(&controller);
+        }
 
         // Lazy destinations start on the first subscription.
         let handle = tokio::runtime::Handle::current();
@@ -178,11 +210,16 @@ impl Daemon {
                 .await
             }));
         }
+        if let Err(e) = ops.start_admin(&server, controller.clone()).await {
+            tracing::error!(error = %e, "the admin port could not be opened");
+        }
         tracing::info!("## the canal server is running now ......");
         Ok(Daemon {
+            ops,
             controller,
             embedded,
             local_addr,
+            ha,
             scan_stop,
             server_task,
             server_stop,
@@ -192,6 +229,7 @@ impl Daemon {
     /// Stops the port, the scan and every destination.
     pub async fn stop(mut self) {
         tracing::info!("## stop the canal server");
+        self.ops.stop_admin().await;
         let _ = self.server_stop.send(true);
         if let Some(t) = self.server_task.take() {
             match t.await {
@@ -201,7 +239,11 @@ impl Daemon {
             }
         }
         let _ = self.scan_stop.send(true);
+        if let Some(ha) = &self.ha {
+            ha.shutdown().await;
+        }
         self.controller.shutdown().await;
+        std::mem::take(&mut self.ops).shutdown().await;
         tracing::info!("## canal server is down.");
     }
 

@@ -6,13 +6,20 @@
 //!   `canalctl check-conf`: thin wrappers over `canal_binlog::dump`,
 //!   `canal_parse::entries_json`, `canal_client::tail_with` and `canal_config`.
 //!
-//! Shared here: `-D` override parsing and tracing set-up (stdout + `{logs}/canal/canal.log`).
-//! Must not implement protocol, parsing, storage or instance logic itself.
+//! * [`ops`]: the operations wiring of the daemon: Canal's log files (canal-telemetry's
+//!   logging), the metrics port, per-destination readiness, and the admin port (canal-admin)
+//!   over the instance controller.
+//! * [`ctl`]: `canalctl status`, `position show|set|reset`, `meta dump`.
+//!
+//! * [`ha`]: ZooKeeper HA wiring (running monitors, fencing lease, ZooKeeper meta).
+//!
+//! Shared here: `-D` override parsing. Must not implement protocol, parsing, storage, metrics
+//! or instance logic itself.
 
+pub mod ctl;
 pub mod daemon;
-pub mod destlog;
-
-use std::path::Path;
+pub mod ha;
+pub mod ops;
 
 use canal_config::Overrides;
 
@@ -26,45 +33,6 @@ pub fn parse_defines(defines: &[String]) -> Result<Vec<(String, String)>, String
                 .ok_or_else(|| format!("-D{d}: expected -Dkey=value"))
         })
         .collect()
-}
-
-/// Installs the tracing subscriber: `RUST_LOG` or `info`, to stdout; with `logs`
-/// `(log_dir, conf_dir)` also to `{log_dir}/canal/canal.log` (Java's server log) and, for events
-/// with a destination in context, `{log_dir}/{destination}/{destination}.log`.
-pub fn init_tracing(logs: Option<(&Path, &Path)>) -> std::io::Result<()> {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::{fmt, EnvFilter};
-
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let stdout = fmt::layer().with_target(true);
-    let (file_layer, dest_layer) = match logs {
-        Some((dir, conf)) => {
-            let server_dir = dir.join("canal");
-            std::fs::create_dir_all(&server_dir)?;
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(server_dir.join("canal.log"))?;
-            (
-                Some(
-                    fmt::layer()
-                        .with_ansi(false)
-                        .with_writer(std::sync::Mutex::new(file)),
-                ),
-                Some(destlog::DestinationLogLayer::new(dir, conf)),
-            )
-        }
-        None => (None, None),
-    };
-    // A second init (tests) is not an error worth failing for.
-    let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(stdout)
-        .with(file_layer)
-        .with(dest_layer)
-        .try_init();
-    Ok(())
 }
 
 #[cfg(test)]

@@ -258,7 +258,14 @@ async fn sigkill_five_times_during_200k_rows() {
                 Some(at) if kills.iter().any(|k| *k >= at && *k - at <= ACK_LOSS_WINDOW) => {
                     dup_ack_lost += 1
                 }
-                Some(at) => bad.push((*id, b.id, kills.iter().map(|k| k.saturating_duration_since(at)).collect::<Vec<_>>())),
+                Some(at) => bad.push((
+                    *id,
+                    b.id,
+                    kills
+                        .iter()
+                        .map(|k| k.saturating_duration_since(at))
+                        .collect::<Vec<_>>(),
+                )),
             }
         }
     }

@@ -99,7 +99,13 @@ fn matrix() -> Vec<Col> {
         ),
         c("vc", ("varchar(10)", "varchar(10)"), 12, 12, "héllo"),
         // binary strings: Latin-1 text of the bytes
-        c("vb", ("varbinary(4)", "varbinary(4)"), 2004, 2004, "A\u{e9}"),
+        c(
+            "vb",
+            ("varbinary(4)", "varbinary(4)"),
+            2004,
+            2004,
+            "A\u{e9}",
+        ),
         c("tx", ("text", "text"), 2005, 2005, "tëxt"),
         // ENUM → 1-based index; SET → bitmask, BIT (-7) but BLOB (2004) when NULL
         c("e", ("enum('x','y','z')", "enum('x','y','z')"), 4, 4, "3"),
@@ -117,19 +123,22 @@ fn matrix() -> Vec<Col> {
 }
 
 /// [name, isNull, value, sqlType, mysqlType, isKey, updated] as both clients describe a column.
-fn col_json(
-    col: &Col,
-    mysql: bool,
-    value: Option<&str>,
-    updated: bool,
-) -> Value {
+fn col_json(col: &Col, mysql: bool, value: Option<&str>, updated: bool) -> Value {
     let pick = |p: (i32, i32)| if mysql { p.1 } else { p.0 };
-    let mt = if mysql { col.mysql_type.1 } else { col.mysql_type.0 };
+    let mt = if mysql {
+        col.mysql_type.1
+    } else {
+        col.mysql_type.0
+    };
     json!([
         col.name,
         value.is_none(),
         value.unwrap_or(""),
-        if value.is_some() { pick(col.sql_type) } else { pick(col.null_sql_type) },
+        if value.is_some() {
+            pick(col.sql_type)
+        } else {
+            pick(col.null_sql_type)
+        },
         mt,
         col.name == "id",
         updated
@@ -214,11 +223,16 @@ async fn rust_connect(port: u16, filter: &str) -> CanalClient {
 }
 
 /// The script of e2e_matrix_client.py with our Rust client.
-async fn rust_consumer(port: u16, filter: String, ready: tokio::sync::oneshot::Sender<()>) -> Value {
+async fn rust_consumer(
+    port: u16,
+    filter: String,
+    ready: tokio::sync::oneshot::Sender<()>,
+) -> Value {
     let mut client = rust_connect(port, &filter).await;
     let _ = ready.send(());
     let mut log = Vec::new();
-    let (mut rolled_back, mut abandoned, mut acked_table_row, mut done) = (false, false, false, false);
+    let (mut rolled_back, mut abandoned, mut acked_table_row, mut done) =
+        (false, false, false, false);
     let deadline = Instant::now() + Duration::from_secs(90);
     while !done && Instant::now() < deadline {
         let msg = client.get_without_ack(BATCH, None).await.expect("get");
@@ -279,7 +293,10 @@ fn verify(log: &Value, schema: &str, mysql: bool) {
         batches[0],
         batches[1]
     );
-    assert_ne!(batches[0]["id"], batches[1]["id"], "rollback must not reuse the batch id");
+    assert_ne!(
+        batches[0]["id"], batches[1]["id"],
+        "rollback must not reuse the batch id"
+    );
     // reconnect: continues from the last ack, i.e. with the abandoned batch's entries
     let ab = batches
         .iter()
@@ -305,7 +322,12 @@ fn verify(log: &Value, schema: &str, mysql: bool) {
                 e["offset"].as_i64().unwrap_or(-1),
             )
         };
-        assert!(key(w[0]) <= key(w[1]), "out of order:\n{:#}\n{:#}", w[0], w[1]);
+        assert!(
+            key(w[0]) <= key(w[1]),
+            "out of order:\n{:#}\n{:#}",
+            w[0],
+            w[1]
+        );
         assert_ne!(w[0], w[1], "entry delivered twice");
     }
     let mut changes = Vec::new();
@@ -445,8 +467,8 @@ async fn run(source: Source, consumer: Consumer, tag: &str) {
                 .expect("python wait");
             let _ = consumer_done.await;
             assert!(status.success(), "python consumer failed: {status}");
-            let text = std::fs::read_to_string(conf.tmp.path().join("python.json"))
-                .expect("python.json");
+            let text =
+                std::fs::read_to_string(conf.tmp.path().join("python.json")).expect("python.json");
             serde_json::from_str(&text).expect("python.json is JSON")
         }
     };
@@ -466,8 +488,10 @@ async fn run(source: Source, consumer: Consumer, tag: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_canal_python_type_matrix() {
-    let (Some(s), Some(py)) = (e2e_support::source("CANAL_TEST_MARIADB"), e2e_support::python())
-    else {
+    let (Some(s), Some(py)) = (
+        e2e_support::source("CANAL_TEST_MARIADB"),
+        e2e_support::python(),
+    ) else {
         return;
     };
     run(s, Consumer::Python(py), "mpy").await;
@@ -483,8 +507,10 @@ async fn mariadb_rust_client_type_matrix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql9_canal_python_type_matrix() {
-    let (Some(s), Some(py)) = (e2e_support::source("CANAL_TEST_MYSQL9"), e2e_support::python())
-    else {
+    let (Some(s), Some(py)) = (
+        e2e_support::source("CANAL_TEST_MYSQL9"),
+        e2e_support::python(),
+    ) else {
         return;
     };
     run(s, Consumer::Python(py), "ypy").await;

@@ -113,7 +113,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut client = connect(&a).await?;
     let connected_us = now_us();
     let t0 = Instant::now();
-    let (mut rows, mut entries, mut batches, mut bytes, mut value_bytes) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut rows, mut entries, mut batches, mut bytes, mut value_bytes) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut first_row_us, mut last_row_us) = (0i64, 0i64);
     let mut lat: Vec<i64> = Vec::new();
     let timeout = (a.timeout_ms > 0).then(|| Duration::from_millis(a.timeout_ms));

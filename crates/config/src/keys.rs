@@ -18,6 +18,9 @@ pub const SERVER_KEYS: &[&str] = &[
     "canal.admin.register.name",
     "canal.zkServers",
     "canal.zookeeper.flush.period",
+    // canal-rs additions (crates/cli/src/ha.rs): HA session timeout and takeover delay (ms)
+    "canal.zookeeper.sessionTimeout",
+    "canal.zookeeper.takeoverDelay",
     "canal.withoutNetty",
     "canal.serverMode",
     "canal.file.data.dir",

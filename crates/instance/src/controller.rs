@@ -2,9 +2,16 @@
 //! `canal.auto.scan` (start added, reload changed, stop removed destinations while the others
 //! keep running). What "running a destination" means is a [`Launcher`]'s business, so the
 //! controller is tested without a database.
+//!
+//! HA (`canal.zkServers`): with an [`Election`] installed the controller does not start
+//! destinations itself. Configured non-lazy destinations, scan additions and lazy first
+//! subscriptions *join* the election; the election's winner callback calls
+//! [`Controller::start`], its exit callback [`Controller::stop`]. Removed destinations leave
+//! the election (which stops them); a changed one leaves and re-joins.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,10 +36,23 @@ pub trait Launcher: Send + Sync + 'static {
     fn shutdown(&self, running: Self::Running) -> impl Future<Output = ()> + Send;
 }
 
+/// A boxed future of the [`Election`] hooks.
+pub type ElectionFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Who decides where a destination runs (ZooKeeper running monitors).
+pub trait Election: Send + Sync + 'static {
+    /// Joins the election for `destination` (idempotent); when `wait` is set, returns after
+    /// the outcome is known or a short bound passed, with whether this server won.
+    fn join<'a>(&'a self, destination: &'a str, wait: bool) -> ElectionFuture<'a, bool>;
+    /// Leaves the election for `destination`, stopping it here if it runs.
+    fn leave<'a>(&'a self, destination: &'a str) -> ElectionFuture<'a, ()>;
+}
+
 /// The set of running destinations of one server.
 pub struct Controller<L: Launcher> {
     server: Arc<ServerConfig>,
     launcher: L,
+    election: std::sync::OnceLock<Arc<dyn Election>>,
     /// Lifecycle operations are serialized (Java serializes instance context creation).
     running: tokio::sync::Mutex<BTreeMap<String, L::Running>>,
     /// Names of running destinations, readable without waiting for the lifecycle lock.
@@ -45,9 +65,20 @@ impl<L: Launcher> Controller<L> {
         Arc::new(Self {
             server,
             launcher,
+            election: std::sync::OnceLock::new(),
             running: tokio::sync::Mutex::new(BTreeMap::new()),
             names: parking_lot::RwLock::new(BTreeMap::new()),
         })
+    }
+
+    /// Installs the HA election (once, before [`Controller::start_configured`]); returns
+    /// false if one was already set.
+    pub fn set_election(&self, election: Arc<dyn Election>) -> bool {
+        self.election.set(election).is_ok()
+    }
+
+    fn election(&self) -> Option<Arc<dyn Election>> {
+        self.election.get().cloned()
     }
 
     /// The server configuration.
@@ -118,6 +149,10 @@ impl<L: Launcher> Controller<L> {
             .map(|s| s.lazy)
             .unwrap_or(false);
         if lazy && self.server.destinations.iter().any(|d| d == destination) {
+            if let Some(e) = self.election() {
+                // Java's SessionHandler starts the monitor: with no holder this server wins.
+                return Ok(e.join(destination, true).await && self.is_running(destination));
+            }
             self.start(destination).await?;
             return Ok(true);
         }
@@ -140,6 +175,12 @@ impl<L: Launcher> Controller<L> {
                 to_start.push(d.clone());
             }
         }
+        if let Some(e) = self.election() {
+            for d in to_start {
+                e.join(&d, false).await;
+            }
+            return Ok(());
+        }
         for d in to_start {
             self.start(&d).await?;
         }
@@ -149,6 +190,29 @@ impl<L: Launcher> Controller<L> {
     /// Applies one auto-scan finding. Errors are logged; a failed start is retried by the
     /// next scan (the scanner forgets the destination).
     pub async fn apply(&self, scanner: &mut ConfScanner, change: ScanChange) {
+        if let Some(e) = self.election() {
+            match change {
+                ScanChange::Added(d) => {
+                    tracing::info!(destination = %d, "auto scan: new destination, joining the election");
+                    if let Err(err) = self.server.load_instance(&d) {
+                        tracing::error!(destination = %d, error = %err, "scan add found but config is invalid");
+                        scanner.forget(&d);
+                    } else {
+                        e.join(&d, false).await;
+                    }
+                }
+                ScanChange::Changed(d) => {
+                    tracing::info!(destination = %d, "auto scan: instance.properties changed, re-joining the election");
+                    e.leave(&d).await;
+                    e.join(&d, false).await;
+                }
+                ScanChange::Removed(d) => {
+                    tracing::info!(destination = %d, "auto scan: destination removed, leaving the election");
+                    e.leave(&d).await;
+                }
+            }
+            return;
+        }
         match change {
             ScanChange::Added(d) => {
                 tracing::info!(destination = %d, "auto scan: new destination");

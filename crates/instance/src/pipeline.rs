@@ -34,6 +34,7 @@ use canal_protocol::entry::EntryType;
 use canal_protocol::position::{LogIdentity, LogPosition, SourceAddress};
 use canal_sink::{last_transaction_end, EntrySink, SinkConfig, TransactionBuffer, TxItem};
 use canal_store::{Event, EventStore, StoreConfig};
+use canal_telemetry::{InstanceMetrics, ParserState, Role, StoreSnapshot, Telemetry};
 use tokio::sync::{mpsc, watch};
 
 use crate::controller::Launcher;
@@ -86,11 +87,22 @@ pub trait Registry: Send + Sync + 'static {
     fn unregister(&self, destination: &str);
 }
 
+/// Builds the meta manager of a meta mode the launcher does not build itself
+/// (`default-instance.xml`: ZooKeeper meta, supplied by the HA wiring).
+pub type MetaFactory =
+    Arc<dyn Fn(&InstanceConfig) -> Result<Arc<dyn MetaManager>, InstanceError> + Send + Sync>;
+
+/// Told about parser runs of a destination: `true` once a run found its start position (the
+/// source answers), `false` when a run failed (HA: release after repeated failures).
+pub type ParserObserver = Arc<dyn Fn(&str, bool) + Send + Sync>;
+
 /// Runs destinations as real pipelines.
 pub struct PipelineLauncher<R: Registry> {
     registry: R,
     backoff: RestartBackoff,
     start_wait: Duration,
+    meta_factory: Option<MetaFactory>,
+    observer: Option<ParserObserver>,
 }
 
 impl<R: Registry> PipelineLauncher<R> {
@@ -100,7 +112,22 @@ impl<R: Registry> PipelineLauncher<R> {
             registry,
             backoff: RestartBackoff::default(),
             start_wait: Duration::from_secs(30),
+            meta_factory: None,
+            observer: None,
         }
+    }
+
+    /// Meta managers for `default-instance.xml` (ZooKeeper meta); without it that mode is
+    /// refused.
+    pub fn with_meta_factory(mut self, factory: MetaFactory) -> Self {
+        self.meta_factory = Some(factory);
+        self
+    }
+
+    /// Reports parser successes/failures (HA monitor).
+    pub fn with_parser_observer(mut self, observer: ParserObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// How long [`Launcher::launch`] waits for the first parser run to fix its start position
@@ -122,6 +149,7 @@ impl<R: Registry> PipelineLauncher<R> {
 /// A running destination.
 pub struct Running {
     parts: Parts,
+    metrics: InstanceMetrics,
     log_positions: Arc<dyn LogPositionManager>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Outcome>,
@@ -151,6 +179,10 @@ struct RunCtx {
     /// The sink outlives parser restarts (its empty-transaction state is the instance's, as
     /// in Java); only one sink thread uses it at a time.
     sink: Arc<parking_lot::Mutex<EntrySink>>,
+    /// Metrics handle of the destination (counters and atomics only on the hot path).
+    metrics: InstanceMetrics,
+    /// Parser success/failure reports (HA).
+    observer: Option<ParserObserver>,
 }
 
 /// Java's `dumpErrorCountThreshold`.
@@ -194,6 +226,10 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
                 cfg.file_data_dir.clone(),
                 Duration::from_millis(cfg.file_flush_period_ms),
             )),
+            MetaMode::ZooKeeper if self.meta_factory.is_some() => match &self.meta_factory {
+                Some(f) => f(&cfg)?,
+                None => return Err(InstanceError::Unsupported("no meta factory".into())),
+            },
             other => {
                 return Err(InstanceError::Unsupported(format!(
                     "{} (canal.instance.global.spring.xml) is not supported yet; use file-instance.xml or memory-instance.xml",
@@ -216,7 +252,9 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             meta,
             filter: Arc::new(filter_tx),
         };
+        let metrics = register_metrics(&cfg, &store, &parts.meta);
         self.registry.register(&parts);
+        Telemetry::global().set_role(&destination, Role::Active);
         let (stop_tx, stop_rx) = watch::channel(false);
         let (first_tx, mut first_rx) = watch::channel(false);
         let ctx = RunCtx {
@@ -227,6 +265,8 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             stop: stop_rx.clone(),
             filter: filter_rx,
             dump_errors: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+            metrics: metrics.clone(),
+            observer: self.observer.clone(),
             sink: Arc::new(parking_lot::Mutex::new(EntrySink::new(
                 store.clone(),
                 SinkConfig {
@@ -244,6 +284,26 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
                     async move {
                         let r = run_parser(ctx.clone()).await;
                         ctx.first_run.send_replace(true);
+                        if let (Err(_), Some(o)) = (&r, &ctx.observer) {
+                            o(&ctx.cfg.destination, false);
+                        }
+                        if let Err(e) = &r {
+                            ctx.metrics.parser_state(ParserState::Error);
+                            ctx.metrics.error(error_kind(e));
+                            let (file, offset) = match e {
+                                InstanceError::TableIdNotFound { file, offset } => {
+                                    (file.as_str(), *offset)
+                                }
+                                _ => ("", 0),
+                            };
+                            canal_telemetry::lifecycle::error_at(
+                                &ctx.cfg.destination,
+                                error_kind(e),
+                                file,
+                                offset,
+                                e,
+                            );
+                        }
                         if let Err(InstanceError::TableIdNotFound { file, offset }) = &r {
                             *ctx.rescan.lock() = Some((file.clone(), *offset));
                         }
@@ -272,6 +332,7 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
         }
         Ok(Running {
             parts,
+            metrics,
             log_positions,
             stop: stop_tx,
             task,
@@ -291,6 +352,9 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             }
         }
         self.registry.unregister(&running.parts.destination);
+        running.metrics.parser_state(ParserState::Stopped);
+        Telemetry::global().unregister_instance(&running.parts.destination);
+        Telemetry::global().set_role(&running.parts.destination, Role::Stopped);
         if let Err(e) = running.log_positions.stop() {
             tracing::warn!(destination = %running.parts.destination, error = %e, "log position manager stop failed");
         }
@@ -300,6 +364,80 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             tracing::warn!(destination = %running.parts.destination, error = %e, "meta manager stop failed");
         }
     }
+}
+
+/// Label of `canal_rs_errors_total{kind}` for a failed parser run.
+fn error_kind(e: &InstanceError) -> &'static str {
+    match e {
+        InstanceError::Source(_) => "dump",
+        InstanceError::TableIdNotFound { .. } | InstanceError::Parse(_) => "parser",
+        _ => "instance",
+    }
+}
+
+/// Registers the destination's metrics (Canal registers an instance's collectors before it
+/// starts); the store and meta values are read at scrape time.
+fn register_metrics(
+    cfg: &InstanceConfig,
+    store: &Arc<EventStore>,
+    meta: &Arc<dyn MetaManager>,
+) -> InstanceMetrics {
+    let mem = cfg.store.batch_mode == BatchMode::MemSize;
+    let m = Telemetry::global().register_instance(
+        &cfg.destination,
+        canal_telemetry::InstanceInfo {
+            batch_mode: if mem {
+                canal_telemetry::BatchMode::MemSize
+            } else {
+                canal_telemetry::BatchMode::ItemSize
+            },
+            buffer_size: cfg.store.buffer_size,
+            parallel: cfg.parser_parallel,
+            parsers: 1,
+        },
+    );
+    let store = Arc::downgrade(store);
+    let meta = Arc::downgrade(meta);
+    let dest = cfg.destination.clone();
+    m.set_store_snapshot(move || {
+        let Some(store) = store.upgrade() else {
+            return StoreSnapshot::default();
+        };
+        let st = store.stats();
+        let subscriptions = meta
+            .upgrade()
+            .and_then(|m| m.list_all_subscribe_info(&dest).ok())
+            .map_or(0, |v| v.len() as u64);
+        let pos = |v: i64| u64::try_from(v).unwrap_or(0);
+        let (used, capacity) = if mem {
+            (
+                pos(st.put_mem.saturating_sub(st.ack_mem)),
+                pos(store.mem_limit()),
+            )
+        } else {
+            (
+                pos(st.put_seq.saturating_sub(st.ack_seq)),
+                pos(store.config().buffer_size as i64),
+            )
+        };
+        StoreSnapshot {
+            subscriptions,
+            put_seq: st.put_seq,
+            ack_seq: st.ack_seq,
+            put_mem: pos(st.put_mem),
+            ack_mem: pos(st.ack_mem),
+            put_exec_ms: st.put_exec_time,
+            get_exec_ms: st.get_exec_time,
+            ack_exec_ms: st.ack_exec_time,
+            put_rows: pos(st.put_rows),
+            get_rows: pos(st.get_rows),
+            ack_rows: pos(st.ack_rows),
+            used,
+            capacity,
+        }
+    });
+    m.parser_state(ParserState::Connecting);
+    m
 }
 
 fn connect_options(cfg: &InstanceConfig) -> ConnectOptions {
@@ -426,6 +564,8 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
     let cfg = ctx.cfg.clone();
     let dest = cfg.destination.clone();
     let conn_opts = connect_options(&cfg);
+    let metrics = ctx.metrics.clone();
+    metrics.parser_state(ParserState::Connecting);
 
     // Meta connection: local address (slave id), server version, and the preflight check.
     let meta_conn = Connection::connect(&conn_opts).await?;
@@ -458,6 +598,7 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
 
     tracing::info!(destination = %dest, "---> begin to find start position, it will be long time for reset or first position");
     let started = std::time::Instant::now();
+    metrics.parser_state(ParserState::FindingPosition);
     let stored = ctx.log_positions.get_latest_index_by(&dest)?;
     let inputs = StartInputs {
         stored: stored.as_ref(),
@@ -490,6 +631,9 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         None => decide_start(&inputs, &mut probe).await?,
     };
     ctx.first_run.send_replace(true);
+    if let Some(o) = &ctx.observer {
+        o(&dest, true);
+    }
     if matches!(
         reason,
         crate::position::StartReason::ServerIdChanged
@@ -504,6 +648,14 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         "---> find start position successfully, {} cost : {} ms , the next step is binlog dump",
         java_position(&start),
         started.elapsed().as_millis()
+    );
+    canal_telemetry::lifecycle::position_chosen(
+        &dest,
+        start.journal_name.as_deref().unwrap_or(""),
+        start.position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0),
+        start.timestamp.unwrap_or(0),
+        &format!("{reason:?}"),
+        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     );
     let gtid = start.gtid.clone().filter(|g| !g.is_empty());
     let (start_pos, start_file) = match (&gtid, cfg.gtid_on) {
@@ -583,6 +735,7 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
     let tx_size = usize::try_from(cfg.transaction_size).unwrap_or(1024);
     let raw = cfg.store.raw_entry;
     let parse_identity = identity.clone();
+    let parse_metrics = metrics.clone();
     let parser = std::thread::Builder::new()
         .name(format!(
             "destination = {dest} , address = /{host}:{port} , EventParser"
@@ -601,6 +754,7 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
                         raw,
                         identity: parse_identity,
                         commit: commit_tx,
+                        metrics: parse_metrics,
                     },
                 )
             }
@@ -610,18 +764,27 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
     let sink_shared = ctx.sink.clone();
     let sink_positions = ctx.log_positions.clone();
     let sink_dest = dest.clone();
+    let sink_metrics = metrics.clone();
     let sink = std::thread::Builder::new()
         .name(format!("{dest}-sink"))
         .spawn({
             let span = tracing::Span::current();
             move || {
                 let _entered = span.enter();
-                sink_stage(chunk_rx, &sink_shared, sink_positions, &sink_dest)
+                sink_stage(
+                    chunk_rx,
+                    &sink_shared,
+                    sink_positions,
+                    &sink_dest,
+                    &sink_metrics,
+                )
             }
         })
         .map_err(|e| InstanceError::Parse(format!("cannot start sink thread: {e}")))?;
 
     // Reader: this task.
+    metrics.parser_state(ParserState::Dumping);
+    let mut connected = false;
     let mut stop = ctx.stop.clone();
     let read_result: Result<(), InstanceError> = loop {
         if commit_rx.has_changed().unwrap_or(false) {
@@ -639,8 +802,23 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
             Ok(i) => i,
             Err(e) => break Err(e.into()),
         };
-        if let StreamItem::Reconnected { error, .. } = &item {
-            tracing::warn!(destination = %dest, %error, "dump reconnected");
+        match &item {
+            StreamItem::Reconnected { error, .. } => {
+                tracing::warn!(destination = %dest, %error, "dump reconnected");
+                metrics.error("dump");
+            }
+            StreamItem::Event(ev) => {
+                metrics.received_binlog_bytes(0, ev.data.len() as u64);
+                if !connected {
+                    connected = true;
+                    canal_telemetry::lifecycle::dump_connected(
+                        &dest,
+                        &format!("{host}:{port}"),
+                        &ev.file,
+                        ev.offset,
+                    );
+                }
+            }
         }
         let sent = tokio::select! {
             r = ev_tx.send(item) => r.is_ok(),
@@ -678,6 +856,7 @@ struct ParseStage {
     raw: bool,
     identity: Arc<LogIdentity>,
     commit: watch::Sender<Option<StartPosition>>,
+    metrics: InstanceMetrics,
 }
 
 /// A conversion failure as an instance error (TableIdNotFound kept apart for the rescan).
@@ -703,6 +882,7 @@ fn parse_stage(
         raw,
         identity,
         commit,
+        metrics,
     } = stage;
     let mut decoder = EventDecoder::new();
     let mut buffer: TransactionBuffer<Item> =
@@ -728,6 +908,9 @@ fn parse_stage(
             }
         };
         if ev.is_heartbeat() {
+            // The source is idle: Canal's sink takes "now" as the exec time of a heartbeat.
+            metrics.sink_heartbeat();
+            metrics.parsed_exec_time(canal_telemetry::metrics::now_ms());
             continue;
         }
         if skipping && !ev.artificial {
@@ -758,6 +941,9 @@ fn parse_stage(
         let decoded = decoder
             .decode(ev.offset, &ev.data)
             .map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
+        if !ev.artificial && decoded.header.timestamp != 0 {
+            metrics.parsed_exec_time(i64::from(decoded.header.timestamp) * 1000);
+        }
         out.clear();
         if let EventBody::TransactionPayload(p) = &decoded.body {
             let len = decoded.header.event_size;
@@ -811,13 +997,28 @@ fn sink_stage(
     sink: &parking_lot::Mutex<EntrySink>,
     positions: Arc<dyn LogPositionManager>,
     destination: &str,
+    metrics: &InstanceMetrics,
 ) -> Result<(), InstanceError> {
     let mut sink = sink.lock();
     while let Ok(chunk) = rx.recv() {
         // Java records the last TRANSACTIONEND at index >= 1 of a flushed chunk.
         let last_end = last_transaction_end(&chunk).map(|i| i.event.log_position(false));
+        let ends = chunk
+            .iter()
+            .filter(|i| i.event.entry_type == EntryType::Transactionend)
+            .count() as u64;
+        let exec = chunk.last().map(|i| i.event.execute_time);
         let events: Vec<Event> = chunk.into_iter().map(|i| i.event).collect();
-        match sink.sink_blocking(events) {
+        let t0 = std::time::Instant::now();
+        let r = sink.sink_blocking(events);
+        metrics.sink_blocking(t0.elapsed());
+        if let Some(exec) = exec {
+            metrics.sink_exec_time(exec);
+        }
+        if ends > 0 {
+            metrics.transactions_inc(ends);
+        }
+        match r {
             Ok(_) => {}
             Err(canal_sink::SinkError::Store(canal_store::StoreError::Stopped)) => return Ok(()),
             Err(e) => return Err(InstanceError::Parse(format!("sink: {e}"))),
@@ -841,6 +1042,13 @@ fn persist(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_metrics() -> InstanceMetrics {
+        canal_telemetry::Telemetry::new().register_instance(
+            "example",
+            canal_telemetry::InstanceInfo::default(),
+        )
+    }
     use prost::Message;
     use std::path::{Path, PathBuf};
 
@@ -912,6 +1120,7 @@ mod tests {
             raw: true,
             identity,
             commit: ctx,
+            metrics: test_metrics(),
         };
         parse_stage(rx, chunk_tx, stage).expect("parses");
         let mut out = Vec::new();
@@ -1079,12 +1288,13 @@ mod tests {
             raw: true,
             identity: Arc::new(LogIdentity::default()),
             commit: ctx,
+            metrics: test_metrics(),
         };
         let sink = parking_lot::Mutex::new(EntrySink::new(store.clone(), SinkConfig::default()));
         let positions: Arc<dyn LogPositionManager> = Arc::new(MemoryLogPositionManager::new());
         let sink_positions = positions.clone();
         std::thread::scope(|s| {
-            let sink_thread = s.spawn(|| sink_stage(chunk_rx, &sink, sink_positions, "example"));
+            let sink_thread = s.spawn(|| sink_stage(chunk_rx, &sink, sink_positions, "example", &test_metrics()));
             parse_stage(rx, chunk_tx, stage).expect("parse stage");
             sink_thread.join().expect("joined").expect("sink stage");
         });

@@ -19,7 +19,13 @@ use tokio_util::codec::{Decoder, Encoder};
 
 fn entries(n: usize, size: usize) -> Vec<Bytes> {
     (0..n)
-        .map(|i| Bytes::from((0..size).map(|j| ((i * 31 + j) % 251) as u8).collect::<Vec<u8>>()))
+        .map(|i| {
+            Bytes::from(
+                (0..size)
+                    .map(|j| ((i * 31 + j) % 251) as u8)
+                    .collect::<Vec<u8>>(),
+            )
+        })
         .collect()
 }
 

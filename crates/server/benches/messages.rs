@@ -1,8 +1,8 @@
 //! The server's MESSAGES path (issue 8).
 //!
-//! * `messages_frame_1000x700B`: building the zero-copy MESSAGES frame (chunk list) of a
+//! * `messages_frame_1000_rowdata`: building the zero-copy MESSAGES frame (chunk list) of a
 //!   1000-entry batch, raw mode, as the session does before its vectored write;
-//! * `loopback_get_ack_1000x700B`: the whole path on 127.0.0.1: 1000 realistic ROWDATA entries
+//! * `loopback_get_ack_1000_rowdata`: the whole path on 127.0.0.1: 1000 realistic ROWDATA entries (~0.8 KB
 //!   put into a destination's store, then [`canal_client::CanalClient`] GETs them from a real
 //!   [`canal_server::Server`] over [`canal_server::embedded::Embedded`] (store + memory meta)
 //!   and ACKs the batch. Throughput is in entries.
@@ -15,7 +15,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use canal_client::{CanalClient, ClientConfig};
 use canal_meta::MemoryMetaManager;
-use canal_protocol::entry::{Column, Entry, EntryType, EventType, Header, Pair, RowChange, RowData};
+use canal_protocol::entry::{
+    Column, Entry, EntryType, EventType, Header, Pair, RowChange, RowData,
+};
 use canal_protocol::position::{LogIdentity, SourceAddress};
 use canal_server::embedded::{Destination, Embedded};
 use canal_server::{wire, Server, ServerConfig};
@@ -80,13 +82,15 @@ fn bench(c: &mut Criterion) {
         }),
         slave_id: -1,
     });
-    let events: Vec<Event> = (0..N).map(|i| Event::from_entry(id.clone(), &entry(i), true)).collect();
+    let events: Vec<Event> = (0..N)
+        .map(|i| Event::from_entry(id.clone(), &entry(i), true))
+        .collect();
     let raw: Vec<Bytes> = events.iter().filter_map(|e| e.entry.clone()).collect();
     let bytes: usize = raw.iter().map(Bytes::len).sum();
 
     let mut g = c.benchmark_group("server_messages");
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("messages_frame_1000x700B", |b| {
+    g.bench_function("messages_frame_1000_rowdata", |b| {
         b.iter(|| {
             let (chunks, len) = wire::messages_frame(black_box(7), &raw, true).expect("frame");
             black_box((chunks.len(), len))
@@ -130,7 +134,7 @@ fn bench(c: &mut Criterion) {
         c
     });
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("loopback_get_ack_1000x700B", |b| {
+    g.bench_function("loopback_get_ack_1000_rowdata", |b| {
         b.iter(|| {
             store.put_blocking(events.clone()).expect("put");
             rt.block_on(async {

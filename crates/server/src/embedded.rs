@@ -19,6 +19,10 @@
 //!   remove the given one (oldest only; unknown → `rollback error…`), then rewind the store to the
 //!   last ack — also for rollback(id), leaving later batch records in place (Canal's trap).
 //!
+//! HA fencing: with a [`ServeCheck`] installed (ZooKeeper mode), a registered destination whose
+//! check fails is treated as not running (standby answer), checked again right before each
+//! store read.
+//!
 //! Waiting GETs (timeout `None` or `Some(d > 0)`) wait for the store *outside* the destination
 //! lock and re-check under it, so a blocked GET never holds up acks/rollbacks of the same
 //! destination (Java blocks them, trap T13), and dropping the GET future before it completes
@@ -54,6 +58,11 @@ pub type SubscribeHook = Arc<dyn Fn(&ClientIdentity) + Send + Sync>;
 /// Called by SUB for a destination that is not running (lazy start / HA attempt); it should
 /// start the instance and [`Embedded::register`] it, and return whether it did.
 pub type StartHook = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Whether this server may serve a registered destination right now (ZooKeeper HA: the lease
+/// of its running monitor is valid). When it returns false the destination answers like on a
+/// standby (`destination:{d} should start first`) and nothing is delivered.
+pub type ServeCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// Java class of guava's `UncheckedExecutionException` (UNSUB of an unknown destination).
 pub const UNCHECKED_EXECUTION_EXCEPTION: &str =
@@ -128,6 +137,7 @@ impl Destination {
 pub struct Embedded {
     destinations: RwLock<HashMap<String, Arc<Destination>>>,
     starter: RwLock<Option<StartHook>>,
+    serve_check: RwLock<Option<ServeCheck>>,
 }
 
 impl std::fmt::Debug for Embedded {
@@ -207,6 +217,18 @@ impl Embedded {
         *write(&self.starter) = Some(hook);
     }
 
+    /// Installs the HA serve check (see [`ServeCheck`]), consulted before every delivery.
+    pub fn set_serve_check(&self, check: ServeCheck) {
+        *write(&self.serve_check) = Some(check);
+    }
+
+    fn may_serve(&self, destination: &str) -> bool {
+        match &*read(&self.serve_check) {
+            Some(check) => check(destination),
+            None => true,
+        }
+    }
+
     /// Raw mode of a running destination.
     pub fn is_raw(&self, destination: &str) -> Option<bool> {
         self.destination(destination).map(|d| d.raw)
@@ -214,6 +236,7 @@ impl Embedded {
 
     fn check_start(&self, destination: &str) -> Result<Arc<Destination>, ServiceError> {
         self.destination(destination)
+            .filter(|_| self.may_serve(destination))
             .ok_or_else(|| ServiceError::not_started(destination))
     }
 
@@ -334,6 +357,10 @@ impl Embedded {
                     .map_err(wrap)?;
             }
             let _guard = lock(&d.lock);
+            // HA fencing: the lease is checked again right before the store read.
+            if !self.may_serve(&client.destination) {
+                return Err(ServiceError::not_started(&client.destination));
+            }
             if refuse_outstanding {
                 Self::refuse_outstanding(&d, client)?;
             }
@@ -382,7 +409,7 @@ impl Embedded {
 
 impl CanalService for Embedded {
     fn is_running(&self, destination: &str) -> bool {
-        read(&self.destinations).contains_key(destination)
+        read(&self.destinations).contains_key(destination) && self.may_serve(destination)
     }
 
     fn subscribe(&self, client: &ClientIdentity) -> Result<(), ServiceError> {

@@ -19,6 +19,7 @@ use canal_protocol::codec::{FrameCodec, FrameError};
 use canal_protocol::packet;
 use canal_protocol::position::ClientIdentity;
 use canal_protocol::scramble;
+use canal_telemetry::{PacketKind, Telemetry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -73,6 +74,24 @@ pub(crate) struct Session<S> {
     idle: Option<(Duration, Duration)>,
     last_read: Instant,
     last_write: Instant,
+    peer: SocketAddr,
+    /// Per-request bookkeeping for the client metrics (reset by `dispatch`).
+    req: ReqStats,
+}
+
+/// What one request did, for `canal_instance_client_*` (Telemetry::client).
+#[derive(Default)]
+struct ReqStats {
+    /// Destination named by the request, once known.
+    destination: Option<String>,
+    /// Bytes written (frames including their 4-byte header).
+    sent: u64,
+    /// Error code of an error reply.
+    error: Option<i32>,
+    /// The GET was answered with batch id -1.
+    empty: bool,
+    /// The error reply is SessionHandler's catch-all (Java labels it with the peer address).
+    exception: bool,
 }
 
 impl<S: CanalService> Session<S> {
@@ -98,11 +117,14 @@ impl<S: CanalService> Session<S> {
             idle: None,
             last_read: now,
             last_write: now,
+            peer,
+            req: ReqStats::default(),
         }
     }
 
     /// Runs the connection to its end.
     pub(crate) async fn run(mut self) -> End {
+        let _conn = Telemetry::global().connection_opened("client");
         let end = self.run_inner().await;
         match &end {
             End::Eof => debug!(channel = %self.channel, "client closed the connection"),
@@ -213,11 +235,13 @@ impl<S: CanalService> Session<S> {
             _ = self.shutdown.recv() => return Err(End::Shutdown),
             _ = sleep_until_opt(deadline) => return Err(End::Idle),
         }
+        self.req.sent += chunks.iter().map(|c| c.len() as u64).sum::<u64>();
         self.last_write = Instant::now();
         Ok(())
     }
 
     async fn write_error(&mut self, code: i32, message: &str) -> Result<(), End> {
+        self.req.error = Some(code);
         self.write_payload(&packet::ack_error(code, message)).await
     }
 
@@ -229,6 +253,7 @@ impl<S: CanalService> Session<S> {
             err.java_text()
         );
         debug!(channel = %self.channel, "error reply: {err}");
+        self.req.exception = true;
         self.write_error(400, &msg).await
     }
 
@@ -244,11 +269,15 @@ impl<S: CanalService> Session<S> {
         match self.check_credentials(&auth) {
             Verdict::Reject => {
                 debug!(channel = %self.channel, user = %auth.username, "auth failed");
+                Telemetry::global().auth_failure("client");
                 self.write_error(400, &format!("auth failed for user:{}", auth.username))
                     .await?;
                 return Ok(false);
             }
-            Verdict::Close(why) => return Err(End::Closed(why)),
+            Verdict::Close(why) => {
+                Telemetry::global().auth_failure("client");
+                return Err(End::Closed(why));
+            }
             Verdict::Accept => {}
         }
         if !auth.destination.is_empty() && !auth.client_id.is_empty() {
@@ -312,28 +341,73 @@ impl<S: CanalService> Session<S> {
     // ---------------------------------------------------------------- SESSION
 
     async fn dispatch(&mut self, frame: &[u8]) -> Result<(), End> {
+        let started = Instant::now();
+        self.req = ReqStats::default();
         let packet: Packet = wire::decode_lenient(frame, wire::PACKET)
             .map_err(|e| End::Closed(format!("undecodable packet: {e}")))?;
         let body = &packet.body[..];
         let ty = packet.r#type;
-        let result = match PacketType::try_from(ty) {
-            Ok(PacketType::Subscription) => self.on_sub(body).await,
-            Ok(PacketType::Unsubscription) => self.on_unsub(body).await,
-            Ok(PacketType::Get) => self.on_get(body).await,
-            Ok(PacketType::Clientack) => self.on_ack(body).await,
-            Ok(PacketType::Clientrollback) => self.on_rollback(body).await,
+        let (kind, result) = match PacketType::try_from(ty) {
+            Ok(PacketType::Subscription) => (PacketKind::Subscription, self.on_sub(body).await),
+            Ok(PacketType::Unsubscription) => {
+                (PacketKind::Unsubscription, self.on_unsub(body).await)
+            }
+            Ok(PacketType::Get) => (PacketKind::Get, self.on_get(body).await),
+            Ok(PacketType::Clientack) => (PacketKind::ClientAck, self.on_ack(body).await),
+            Ok(PacketType::Clientrollback) => {
+                (PacketKind::ClientRollback, self.on_rollback(body).await)
+            }
             _ => {
                 let msg = format!(
                     "packet type: {} is NOT supported!",
                     java::packet_type_name(ty)
                 );
-                return self.write_error(400, &msg).await;
+                let r = self.write_error(400, &msg).await;
+                self.record(None, started);
+                return r;
             }
         };
-        match result {
+        let r = match result {
             Ok(()) => Ok(()),
             Err(Fail::Service(e)) => self.write_exception(&e).await,
             Err(Fail::End(e)) => Err(e),
+        };
+        if r.is_ok() {
+            self.record(Some(kind), started);
+        }
+        r
+    }
+
+    /// Client metrics of the request just answered (Canal's SessionHandler counters).
+    fn record(&self, kind: Option<PacketKind>, started: Instant) {
+        let t = Telemetry::global();
+        let dest = match self.req.destination.as_deref() {
+            Some(d) if !self.req.exception => d,
+            _ => {
+                // Java's catch-all (and any failure before a destination is known) is counted
+                // under the remote address, `/ip:port`.
+                if let Some(code) = self.req.error {
+                    t.request_error_for(&format!("/{}", self.peer), code);
+                }
+                return;
+            }
+        };
+        let c = t.client(dest);
+        match (self.req.error, kind) {
+            (Some(code), _) => c.request_error(code),
+            (None, Some(PacketKind::Get)) if self.req.empty => c.empty_batch(),
+            (None, Some(k)) => c.packet(k),
+            (None, None) => {}
+        }
+        // Response bytes + the 4-byte header; a silent reply (ack, rollback) counts 4.
+        c.bytes_sent(self.req.sent.max(4));
+        c.request_latency(started.elapsed());
+    }
+
+    /// Notes the destination a request names (for its metrics).
+    fn note_destination(&mut self, destination: &str) {
+        if !destination.is_empty() {
+            self.req.destination = Some(destination.to_owned());
         }
     }
 
@@ -370,6 +444,7 @@ impl<S: CanalService> Session<S> {
 
     async fn on_sub(&mut self, body: &[u8]) -> Result<(), Fail> {
         let sub: Sub = Self::body(body, wire::SUB)?;
+        self.note_destination(&sub.destination);
         if sub.destination.is_empty() || sub.client_id.is_empty() {
             let msg = format!(
                 "destination or clientId is null. Sub: {}",
@@ -384,6 +459,7 @@ impl<S: CanalService> Session<S> {
 
     async fn on_unsub(&mut self, body: &[u8]) -> Result<(), Fail> {
         let unsub: Unsub = Self::body(body, wire::SUB)?;
+        self.note_destination(&unsub.destination);
         if unsub.destination.is_empty() || unsub.client_id.is_empty() {
             let msg = format!(
                 "destination or clientId is null. Unsub: {}",
@@ -398,6 +474,7 @@ impl<S: CanalService> Session<S> {
 
     async fn on_ack(&mut self, body: &[u8]) -> Result<(), Fail> {
         let ack: ClientAck = Self::body(body, wire::CLIENT_ACK)?;
+        self.note_destination(&ack.destination);
         if ack.destination.is_empty() || ack.client_id.is_empty() {
             let msg = format!(
                 "destination or clientId is null. Ack: {}",
@@ -425,6 +502,7 @@ impl<S: CanalService> Session<S> {
 
     async fn on_rollback(&mut self, body: &[u8]) -> Result<(), Fail> {
         let rb: ClientRollback = Self::body(body, wire::CLIENT_ACK)?;
+        self.note_destination(&rb.destination);
         if rb.destination.is_empty() || rb.client_id.is_empty() {
             let msg = format!(
                 "destination or clientId is null. Rollback: {}",
@@ -441,6 +519,7 @@ impl<S: CanalService> Session<S> {
 
     async fn on_get(&mut self, body: &[u8]) -> Result<(), Fail> {
         let get: Get = Self::body(body, wire::GET)?;
+        self.note_destination(&get.destination);
         if get.destination.is_empty() || get.client_id.is_empty() {
             let msg = format!(
                 "destination or clientId is null. Get: {}",
@@ -475,6 +554,7 @@ impl<S: CanalService> Session<S> {
             }
         };
         if batch.id == -1 {
+            self.req.empty = true;
             return Ok(self.write_payload(&packet::messages_empty()).await?);
         }
         let raw = self.settings.config.raw_entry && self.service.raw_entries(&ident.destination);

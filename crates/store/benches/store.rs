@@ -1,4 +1,4 @@
-//! Store throughput: put / get / ack cycles of realistic ROWDATA entries (~0.7 KB, 13 columns)
+//! Store throughput: put / get / ack cycles of realistic ROWDATA entries (~0.8 KB, 13 columns)
 //! in ITEMSIZE and MEMSIZE batch modes (issue 8). Each iteration streams 4096 events through a
 //! 1024-slot ring: put in chunks of 32 (one transaction's worth), take a batch, ack it.
 //!
@@ -7,7 +7,9 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use canal_protocol::entry::{Column, Entry, EntryType, EventType, Header, Pair, RowChange, RowData};
+use canal_protocol::entry::{
+    Column, Entry, EntryType, EventType, Header, Pair, RowChange, RowData,
+};
 use canal_protocol::position::{LogIdentity, SourceAddress};
 use canal_store::{BatchMode, Event, EventStore, StoreConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -71,7 +73,9 @@ fn events() -> Vec<Event> {
         }),
         slave_id: -1,
     });
-    (0..EVENTS).map(|i| Event::from_entry(id.clone(), &entry(i), true)).collect()
+    (0..EVENTS)
+        .map(|i| Event::from_entry(id.clone(), &entry(i), true))
+        .collect()
 }
 
 /// Streams all events through the store; returns how many were read back.
@@ -105,7 +109,10 @@ fn drain(store: &EventStore, batch: i32, read: &mut usize) {
 
 fn bench(c: &mut Criterion) {
     let evs = events();
-    let bytes: usize = evs.iter().map(|e| e.entry.as_ref().map_or(0, |b| b.len())).sum();
+    let bytes: usize = evs
+        .iter()
+        .map(|e| e.entry.as_ref().map_or(0, |b| b.len()))
+        .sum();
     let mut g = c.benchmark_group("store_put_get_ack");
     g.throughput(Throughput::Elements(EVENTS as u64));
     // (mode, batch_size): ITEMSIZE 64 events; MEMSIZE 64 x 1 KiB.
@@ -116,9 +123,11 @@ fn bench(c: &mut Criterion) {
             ..StoreConfig::default()
         })
         .expect("store");
-        g.bench_with_input(BenchmarkId::new(mode.to_string(), batch), &batch, |b, &batch| {
-            b.iter(|| assert_eq!(cycle(&store, &evs, batch), EVENTS))
-        });
+        g.bench_with_input(
+            BenchmarkId::new(mode.to_string(), batch),
+            &batch,
+            |b, &batch| b.iter(|| assert_eq!(cycle(&store, &evs, batch), EVENTS)),
+        );
     }
     g.finish();
     eprintln!("store bench: {EVENTS} events, {bytes} bytes of entries per iteration");

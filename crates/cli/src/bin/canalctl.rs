@@ -1,9 +1,10 @@
-//! canalctl: operator tool. Subcommands appear as the library functions behind them land.
+//! canalctl: operator tool (decode, tail, check-conf, status, position, meta).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use canal_cli::ctl;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -50,6 +51,95 @@ enum Command {
         /// `-Dkey=value` overrides.
         #[arg(short = 'D', value_name = "KEY=VALUE")]
         define: Vec<String>,
+    },
+    /// Destinations of a server: role, parser state, delays, subscriptions, client traffic
+    /// (from the running server's metrics port) and stored cursors (from meta.dat).
+    Status {
+        #[command(flatten)]
+        conf: ConfArgs,
+    },
+    /// Show, move or drop the stored position (file meta, meta.dat) of a destination.
+    Position {
+        #[command(subcommand)]
+        action: PositionCmd,
+    },
+    /// Meta of a destination.
+    Meta {
+        #[command(subcommand)]
+        action: MetaCmd,
+    },
+}
+
+/// Where the configuration and the running server are.
+#[derive(clap::Args)]
+struct ConfArgs {
+    /// The conf directory.
+    #[arg(long, default_value = "conf")]
+    conf: PathBuf,
+    /// `-Dkey=value` overrides.
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    define: Vec<String>,
+    /// Metrics address of the running server (default 127.0.0.1:canal.metrics.pull.port).
+    #[arg(long)]
+    metrics: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum PositionCmd {
+    /// Print the subscriptions and cursors of a destination (JSON).
+    Show {
+        #[command(flatten)]
+        conf: ConfArgs,
+        /// Destination.
+        destination: String,
+    },
+    /// Move a client's cursor to a binlog file and position. Refused while the destination
+    /// runs on the server (it would overwrite the change) unless --force.
+    Set {
+        #[command(flatten)]
+        conf: ConfArgs,
+        /// Destination.
+        destination: String,
+        /// Binlog file name.
+        #[arg(long)]
+        journal: String,
+        /// Binlog position.
+        #[arg(long)]
+        position: i64,
+        /// Execute time (ms) of the event at that position (optional).
+        #[arg(long)]
+        timestamp: Option<i64>,
+        /// Client id.
+        #[arg(long, default_value_t = 1001)]
+        client_id: i16,
+        /// Skip the running check.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Drop the cursor (of one client, or all): the destination restarts from its configured
+    /// position. Refused while the destination runs unless --force.
+    Reset {
+        #[command(flatten)]
+        conf: ConfArgs,
+        /// Destination.
+        destination: String,
+        /// Only this client.
+        #[arg(long)]
+        client_id: Option<i16>,
+        /// Skip the running check.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MetaCmd {
+    /// Print meta.dat of every file-meta destination of the conf (or one) as JSON lines.
+    Dump {
+        #[command(flatten)]
+        conf: ConfArgs,
+        /// Only this destination.
+        destination: Option<String>,
     },
 }
 
@@ -135,6 +225,29 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(()) => ignore_broken_pipe(flushed),
             }
         }
+        Command::Status { conf } => {
+            let server = ctl::load_conf(&conf.conf, &conf.define)?;
+            let addr = ctl::metrics_addr(&server, conf.metrics.as_deref());
+            print!("{}", ctl::status(&server, addr.as_deref())?);
+            Ok(())
+        }
+        Command::Position { action } => position(action),
+        Command::Meta {
+            action: MetaCmd::Dump { conf, destination },
+        } => {
+            let server = ctl::load_conf(&conf.conf, &conf.define)?;
+            let names = match destination {
+                Some(d) => vec![d],
+                None => server.destinations.clone(),
+            };
+            for d in names {
+                match ctl::meta::locate(&server, &d) {
+                    Ok((path, _)) => println!("{}", ctl::meta::read(&d, &path)?.to_json()),
+                    Err(e) => eprintln!("canalctl: {e}"),
+                }
+            }
+            Ok(())
+        }
         Command::CheckConf { conf, define } => {
             let defines = canal_cli::parse_defines(&define)?;
             let overrides = canal_config::Overrides::from_process(defines);
@@ -166,6 +279,59 @@ fn run(cli: Cli) -> Result<(), String> {
                     i.tsdb.enable
                 );
             }
+            Ok(())
+        }
+    }
+}
+
+fn position(action: PositionCmd) -> Result<(), String> {
+    match action {
+        PositionCmd::Show { conf, destination } => {
+            let server = ctl::load_conf(&conf.conf, &conf.define)?;
+            let (path, _) = ctl::meta::locate(&server, &destination)?;
+            println!("{}", ctl::meta::read(&destination, &path)?.to_json());
+            Ok(())
+        }
+        PositionCmd::Set {
+            conf,
+            destination,
+            journal,
+            position,
+            timestamp,
+            client_id,
+            force,
+        } => {
+            let server = ctl::load_conf(&conf.conf, &conf.define)?;
+            let (path, cfg) = ctl::meta::locate(&server, &destination)?;
+            if !force {
+                let addr = ctl::metrics_addr(&server, conf.metrics.as_deref());
+                ctl::check_not_running(addr.as_deref(), &destination)?;
+            }
+            let mut m = ctl::meta::read(&destination, &path)?;
+            m.set_cursor(&cfg, client_id, &journal, position, timestamp);
+            m.write()?;
+            println!("{}", m.to_json());
+            Ok(())
+        }
+        PositionCmd::Reset {
+            conf,
+            destination,
+            client_id,
+            force,
+        } => {
+            let server = ctl::load_conf(&conf.conf, &conf.define)?;
+            let (path, _) = ctl::meta::locate(&server, &destination)?;
+            if !force {
+                let addr = ctl::metrics_addr(&server, conf.metrics.as_deref());
+                ctl::check_not_running(addr.as_deref(), &destination)?;
+            }
+            let mut m = ctl::meta::read(&destination, &path)?;
+            let n = m.reset(client_id);
+            if m.exists {
+                m.write()?;
+            }
+            eprintln!("canalctl: {n} cursor(s) dropped");
+            println!("{}", m.to_json());
             Ok(())
         }
     }

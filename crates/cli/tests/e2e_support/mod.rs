@@ -229,7 +229,10 @@ impl Server {
             .arg(conf.tmp.path().join("logs"))
             .args(&conf.overrides)
             .env("TZ", "UTC")
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
