@@ -115,7 +115,8 @@ class Server:
             f.write(inst)
         self.logf = open(os.path.join(self.dir, "server.log"), "w")
         self.spawn_us = time.time_ns() // 1000
-        self.p = subprocess.Popen([a.server_bin, "--conf", self.dir], stdout=self.logf,
+        self.p = subprocess.Popen([a.server_bin, "--conf", self.dir, "--logs", os.path.join(self.dir, "logs")],
+                                  stdout=self.logf,
                                   stderr=subprocess.STDOUT, cwd=self.dir)
         self.proc = Proc(self.p.pid)
 
@@ -133,11 +134,14 @@ class Server:
         self.logf.close()
 
     def log_tail(self):
-        try:
-            with open(os.path.join(self.dir, "server.log"), errors="replace") as f:
-                return f.read()[-3000:]
-        except OSError:
-            return ""
+        out = ""
+        for name in ("server.log", "logs/canal/canal.log", "logs/bench/bench.log"):
+            try:
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    out += "--- %s\n%s\n" % (name, f.read()[-2000:])
+            except OSError:
+                pass
+        return out
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -184,8 +188,12 @@ def canal_run(a, src, start, expect, consumer_cmd, timeout):
             raise RuntimeError("consumer failed: " + err[-2000:] + "\nserver log:\n" + srv.log_tail())
         r = json.loads(out.strip().splitlines()[-1])
         wall = (r["last_row_us"] - srv.spawn_us) / 1e6 if r["last_row_us"] else float("nan")
+        stream = (r["last_row_us"] - r["first_row_us"]) / 1e6 if r["last_row_us"] else 0
         r.update({"server_cpu_s": round(cpu, 3), "server_peak_rss_mib": round(max(peak_rss, st.get("VmHWM", 0)), 1),
-                  "wall_s": round(wall, 3), "rows_per_s": r["rows"] / wall if wall > 0 else None})
+                  "wall_s": round(wall, 3), "rows_per_s": r["rows"] / wall if wall > 0 else None,
+                  # spawn -> first successful GET, and the rate from the first row to the last
+                  "startup_s": round((r["connected_us"] - srv.spawn_us) / 1e6, 3),
+                  "stream_rows_per_s": r["rows"] / stream if stream > 0 else None})
         return r
     finally:
         srv.stop()
@@ -326,14 +334,16 @@ def report(a, results):
         lines += ["## " + r["source"], "",
                   "%d row images, %.1f MiB of binlog (range includes any other traffic on the shared sandbox)" % (
                       r.get("rows", 0), r.get("binlog_bytes", 0) / 2**20), "",
-                  "| consumer | rows/s | binlog MiB/s | server CPU s | server peak RSS MiB | load avg |",
-                  "|---|---:|---:|---:|---:|---|"]
+                  "| consumer | rows/s | binlog MiB/s | server start-up s | rows/s first→last row | server CPU s "
+                  "| server peak RSS MiB | load avg |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|"]
         tp = r.get("throughput", {})
         names = {"rust": "canal-server → Rust client", "python": "canal-server → canal-python",
                  "zongji": "@vlasky/zongji (peer)", "pmr": "mysql-replication (peer)"}
         for k, v in tp.items():
-            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 names.get(k, k), fmt(v.get("rows_per_s")), fmt(v.get("binlog_mib_per_s"), "%.1f"),
+                fmt(v.get("startup_s"), "%.2f"), fmt(v.get("stream_rows_per_s")),
                 fmt(v.get("server_cpu_s"), "%.2f"), fmt(v.get("server_peak_rss_mib"), "%.1f"),
                 v.get("loadavg_before", "") + (" ERROR" if "error" in v else "")))
         ratios = []

@@ -346,7 +346,12 @@ impl Election for Ha {
             let mut rx = m.subscribe();
             let _ = tokio::time::timeout(
                 JOIN_WAIT,
-                rx.wait_for(|s| s.active || s.running.as_ref().is_some_and(|r| r.address.as_deref().is_some_and(|a| a != me))),
+                rx.wait_for(|s| {
+                    s.active
+                        || s.running
+                            .as_ref()
+                            .is_some_and(|r| r.address.as_deref().is_some_and(|a| a != me))
+                }),
             )
             .await;
             m.is_active()

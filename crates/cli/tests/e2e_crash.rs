@@ -1,8 +1,9 @@
 //! Crash safety of the real binary (file meta, the shipped default): a writer inserts 200k rows
 //! (multi-row INSERTs) into the sandbox MariaDB while `canal-server` is killed with SIGKILL at 5
 //! random moments (seeded RNG; the seed is printed, set CANAL_E2E_SEED to replay) and restarted
-//! on the same conf dir. A Rust consumer acks every batch and reconnects after each kill. At the
-//! end the ids received must equal `SELECT id` of the table; an id may arrive twice only when the
+//! on the same conf dir. A Rust consumer acks every batch (in order, keeping one batch in flight
+//! so kills also hit un-acked batches) and reconnects after each kill. At the end the ids
+//! received must equal `SELECT id` of the table; an id may arrive twice only when the
 //! batch that first carried it was not acked before the kill, or was acked within one meta flush
 //! period (`canal.file.flush.period`, 1 s, plus 1 s slack) before the kill — Java's
 //! FileMixedMetaManager also writes meta.dat periodically, so a SIGKILL loses the acks of the last
@@ -63,6 +64,9 @@ async fn consume(
             continue;
         }
         reconnects += 1;
+        // Batches fetched but not yet acked (oldest first): the consumer keeps one batch in
+        // flight, so a kill finds un-acked batches too; every batch is acked in order.
+        let mut pending: std::collections::VecDeque<(i64, usize)> = Default::default();
         loop {
             if Instant::now() > deadline {
                 break 'outer;
@@ -74,49 +78,54 @@ async fn consume(
                 Ok(m) => m,
                 Err(_) => continue 'outer, // killed: reconnect
             };
-            if msg.id == -1 || msg.entries.is_empty() {
-                if writer_done.load(Ordering::SeqCst)
-                    && last_rows.elapsed() > Duration::from_secs(8)
-                {
-                    break 'outer;
+            let idle = msg.id == -1 || msg.entries.is_empty();
+            if !idle {
+                let mut ids = Vec::new();
+                for e in &msg.entries {
+                    let h = e.header.clone().unwrap_or_default();
+                    if e.entry_type() != EntryType::Rowdata
+                        || h.event_type() != EventType::Insert
+                        || h.schema_name() != schema
+                    {
+                        continue;
+                    }
+                    let rc = RowChange::decode(e.store_value()).expect("RowChange");
+                    for r in &rc.row_datas {
+                        let id = r
+                            .after_columns
+                            .first()
+                            .and_then(|c| c.value().parse::<u32>().ok())
+                            .expect("id column");
+                        ids.push(id);
+                    }
                 }
-                continue;
-            }
-            let mut ids = Vec::new();
-            for e in &msg.entries {
-                let h = e.header.clone().unwrap_or_default();
-                if e.entry_type() != EntryType::Rowdata
-                    || h.event_type() != EventType::Insert
-                    || h.schema_name() != schema
-                {
-                    continue;
+                if !ids.is_empty() {
+                    last_rows = Instant::now();
                 }
-                let rc = RowChange::decode(e.store_value()).expect("RowChange");
-                for r in &rc.row_datas {
-                    let id = r
-                        .after_columns
-                        .first()
-                        .and_then(|c| c.value().parse::<u32>().ok())
-                        .expect("id column");
-                    ids.push(id);
-                }
-            }
-            if !ids.is_empty() {
-                last_rows = Instant::now();
-            }
-            let idx = {
                 let mut b = batches.lock();
                 b.push(Batch {
                     id: msg.id,
                     ids,
                     acked_at: None,
                 });
-                b.len() - 1
-            };
-            if client.ack(msg.id).await.is_err() {
-                continue 'outer;
+                pending.push_back((msg.id, b.len() - 1));
             }
-            batches.lock()[idx].acked_at = Some(Instant::now());
+            let keep = if idle { 0 } else { 1 };
+            while pending.len() > keep {
+                let Some((id, idx)) = pending.pop_front() else {
+                    break;
+                };
+                if client.ack(id).await.is_err() {
+                    continue 'outer;
+                }
+                batches.lock()[idx].acked_at = Some(Instant::now());
+            }
+            if idle
+                && writer_done.load(Ordering::SeqCst)
+                && last_rows.elapsed() > Duration::from_secs(8)
+            {
+                break 'outer;
+            }
         }
     }
     reconnects

@@ -186,7 +186,9 @@ async fn stalled_consumer_keeps_rss_bounded() {
         hwm as f64 / MIB as f64
     );
     exec(&mut admin, &[format!("DROP DATABASE IF EXISTS {schema}")]).await;
-    drop(server);
+    for w in server.warnings() {
+        println!("server: {w}");
+    }
     assert_eq!(received, rows, "rows delivered after the stall");
     assert_eq!(id_sum, rows * (rows + 1) / 2, "each id once");
     assert!(
@@ -199,4 +201,5 @@ async fn stalled_consumer_keeps_rss_bounded() {
         "VmHWM {hwm} > {} bytes",
         STORE_BOUND + SLACK
     );
+    drop(server);
 }

@@ -17,11 +17,17 @@ const CANAL_FAMILIES: &[(&str, &[&str])] = &[
     ("canal_instance_traffic_delay", &["destination"]),
     ("canal_instance_transactions", &["destination"]),
     ("canal_instance_sink_blocking_time", &["destination"]),
-    ("canal_instance_received_binlog_bytes", &["destination", "parser"]),
+    (
+        "canal_instance_received_binlog_bytes",
+        &["destination", "parser"],
+    ),
     ("canal_instance_parser_mode", &["destination", "parallel"]),
     ("canal_instance_store_produce_seq", &["destination"]),
     ("canal_instance_store_consume_seq", &["destination"]),
-    ("canal_instance_store", &["destination", "batchMode", "size"]),
+    (
+        "canal_instance_store",
+        &["destination", "batchMode", "size"],
+    ),
     ("canal_instance_store_produce_mem", &["destination"]),
     ("canal_instance_store_consume_mem", &["destination"]),
     ("canal_instance_put_delay", &["destination"]),
@@ -31,12 +37,27 @@ const CANAL_FAMILIES: &[(&str, &[&str])] = &[
     ("canal_instance_get_rows", &["destination"]),
     ("canal_instance_ack_rows", &["destination"]),
     ("canal_instance_client_bytes", &["destination"]),
-    ("canal_instance_client_packets", &["destination", "packetType"]),
+    (
+        "canal_instance_client_packets",
+        &["destination", "packetType"],
+    ),
     ("canal_instance_client_empty_batches", &["destination"]),
-    ("canal_instance_client_request_error", &["destination", "errorCode"]),
-    ("canal_instance_client_request_latency_bucket", &["destination", "le"]),
-    ("canal_instance_client_request_latency_count", &["destination"]),
-    ("canal_instance_client_request_latency_sum", &["destination"]),
+    (
+        "canal_instance_client_request_error",
+        &["destination", "errorCode"],
+    ),
+    (
+        "canal_instance_client_request_latency_bucket",
+        &["destination", "le"],
+    ),
+    (
+        "canal_instance_client_request_latency_count",
+        &["destination"],
+    ),
+    (
+        "canal_instance_client_request_latency_sum",
+        &["destination"],
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +81,10 @@ async fn metrics_scrape_during_an_end_to_end_run() {
     )
     .await;
     if let Ok(mut bad) = bad {
-        assert!(bad.subscribe("").await.is_err(), "unknown destination accepted");
+        assert!(
+            bad.subscribe("").await.is_err(),
+            "unknown destination accepted"
+        );
     }
 
     let s1 = tokio::task::block_in_place(|| ops.scrape());
@@ -76,25 +100,37 @@ async fn metrics_scrape_during_an_end_to_end_run() {
     }
     // Values Canal fixes: mode spring, MEMSIZE store of the shipped 16384 slots, parser 0.
     assert_eq!(
-        s1.get("canal_instance", &[("destination", "example"), ("mode", "spring")]),
+        s1.get(
+            "canal_instance",
+            &[("destination", "example"), ("mode", "spring")]
+        ),
         Some(1.0)
     );
     assert_eq!(
         s1.get(
             "canal_instance_store",
-            &[("destination", "example"), ("batchMode", "MEMSIZE"), ("size", "16384")]
+            &[
+                ("destination", "example"),
+                ("batchMode", "MEMSIZE"),
+                ("size", "16384")
+            ]
         ),
         Some(1.0),
         "{}",
         s1.text
     );
     assert!(s1
-        .get("canal_instance_received_binlog_bytes", &[("destination", "example"), ("parser", "0")])
+        .get(
+            "canal_instance_received_binlog_bytes",
+            &[("destination", "example"), ("parser", "0")]
+        )
         .is_some());
     assert_eq!(s1.ex("canal_instance_subscriptions"), 1.0);
     let errs = s1.all("canal_instance_client_request_error");
     assert!(
-        errs.iter().any(|l| l.get("destination").is_some_and(|d| d.starts_with("/127.0.0.1:"))
+        errs.iter().any(|l| l
+            .get("destination")
+            .is_some_and(|d| d.starts_with("/127.0.0.1:"))
             && l.get("errorCode").map(String::as_str) == Some("400")),
         "catch-all error not labelled with the peer address: {errs:?}"
     );
@@ -123,11 +159,18 @@ async fn metrics_scrape_during_an_end_to_end_run() {
         );
     }
     assert_eq!(
-        s1.get("canal_rs_parser_state", &[("destination", "example"), ("state", "dumping")]),
+        s1.get(
+            "canal_rs_parser_state",
+            &[("destination", "example"), ("state", "dumping")]
+        ),
         Some(1.0)
     );
     assert_eq!(s1.ex("canal_rs_destination_active"), 1.0);
-    assert!(s1.get("canal_rs_client_connections", &[("port", "client")]).unwrap_or(0.0) >= 1.0);
+    assert!(
+        s1.get("canal_rs_client_connections", &[("port", "client")])
+            .unwrap_or(0.0)
+            >= 1.0
+    );
 
     // Counters move as rows flow.
     ops.insert(21..=30).await;
@@ -136,7 +179,10 @@ async fn metrics_scrape_during_an_end_to_end_run() {
     let s2 = tokio::task::block_in_place(|| ops.scrape());
     let moved = |name: &str, at_least: f64| {
         let (a, b) = (s1.ex(name), s2.ex(name));
-        assert!(b - a >= at_least, "{name}: {a} -> {b}, expected +{at_least}");
+        assert!(
+            b - a >= at_least,
+            "{name}: {a} -> {b}, expected +{at_least}"
+        );
     };
     moved("canal_instance_transactions", 10.0);
     moved("canal_instance_put_rows", 10.0);
@@ -147,13 +193,19 @@ async fn metrics_scrape_during_an_end_to_end_run() {
     moved("canal_instance_store_produce_mem", 1.0);
     moved("canal_instance_client_bytes", 1.0);
     let rb = |s: &ops_support::Scrape| {
-        s.get("canal_instance_received_binlog_bytes", &[("destination", "example"), ("parser", "0")])
-            .unwrap_or(0.0)
+        s.get(
+            "canal_instance_received_binlog_bytes",
+            &[("destination", "example"), ("parser", "0")],
+        )
+        .unwrap_or(0.0)
     };
     assert!(rb(&s2) > rb(&s1), "received bytes did not move");
     let gets = |s: &ops_support::Scrape| {
-        s.get("canal_instance_client_packets", &[("destination", "example"), ("packetType", "GET")])
-            .unwrap_or(0.0)
+        s.get(
+            "canal_instance_client_packets",
+            &[("destination", "example"), ("packetType", "GET")],
+        )
+        .unwrap_or(0.0)
     };
     assert!(gets(&s2) > gets(&s1));
 
@@ -168,14 +220,20 @@ async fn metrics_scrape_during_an_end_to_end_run() {
         stalled.text
     );
     let rs_ack = |s: &ops_support::Scrape| {
-        s.get("canal_rs_binlog_delay_seconds", &[("destination", "example"), ("stage", "ack")])
-            .unwrap_or(-1.0)
+        s.get(
+            "canal_rs_binlog_delay_seconds",
+            &[("destination", "example"), ("stage", "ack")],
+        )
+        .unwrap_or(-1.0)
     };
     assert!(rs_ack(&stalled) >= 4.0, "{}", stalled.text);
     // ... and falls once the consumer catches up with fresh rows.
+    // (the stalled row is acked in its own batch: a batch's ack time is that of its first event)
+    let got = ops.take(&mut client, 1, Duration::from_secs(30)).await;
+    assert_eq!(got, vec![100]);
     ops.insert([101]).await;
-    let got = ops.take(&mut client, 2, Duration::from_secs(30)).await;
-    assert_eq!(got, vec![100, 101]);
+    let got = ops.take(&mut client, 1, Duration::from_secs(30)).await;
+    assert_eq!(got, vec![101]);
     let after = tokio::task::block_in_place(|| ops.scrape());
     let ack_after = after.ex("canal_instance_ack_delay");
     assert!(

@@ -652,7 +652,10 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
     canal_telemetry::lifecycle::position_chosen(
         &dest,
         start.journal_name.as_deref().unwrap_or(""),
-        start.position.and_then(|p| u64::try_from(p).ok()).unwrap_or(0),
+        start
+            .position
+            .and_then(|p| u64::try_from(p).ok())
+            .unwrap_or(0),
         start.timestamp.unwrap_or(0),
         &format!("{reason:?}"),
         u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -1044,10 +1047,8 @@ mod tests {
     use super::*;
 
     fn test_metrics() -> InstanceMetrics {
-        canal_telemetry::Telemetry::new().register_instance(
-            "example",
-            canal_telemetry::InstanceInfo::default(),
-        )
+        canal_telemetry::Telemetry::new()
+            .register_instance("example", canal_telemetry::InstanceInfo::default())
     }
     use prost::Message;
     use std::path::{Path, PathBuf};
@@ -1294,7 +1295,8 @@ mod tests {
         let positions: Arc<dyn LogPositionManager> = Arc::new(MemoryLogPositionManager::new());
         let sink_positions = positions.clone();
         std::thread::scope(|s| {
-            let sink_thread = s.spawn(|| sink_stage(chunk_rx, &sink, sink_positions, "example", &test_metrics()));
+            let sink_thread =
+                s.spawn(|| sink_stage(chunk_rx, &sink, sink_positions, "example", &test_metrics()));
             parse_stage(rx, chunk_tx, stage).expect("parse stage");
             sink_thread.join().expect("joined").expect("sink stage");
         });

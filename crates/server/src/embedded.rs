@@ -925,6 +925,37 @@ mod tests {
         );
     }
 
+    /// HA fencing: with the serve check false a registered destination answers like a
+    /// standby (operations.md §2.6 text) and a waiting GET delivers nothing once the lease ends.
+    #[tokio::test]
+    async fn serve_check_answers_like_a_standby() {
+        let (e, store, _) = setup(BatchMode::ItemSize);
+        let e = Arc::new(e);
+        let lease = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let l = lease.clone();
+        e.set_serve_check(Arc::new(move |_: &str| {
+            l.load(std::sync::atomic::Ordering::SeqCst)
+        }));
+        let me = c(1001);
+        e.subscribe(&me).unwrap();
+        assert!(e.is_running("example"));
+        let g = {
+            let (e, me) = (e.clone(), me.clone());
+            tokio::spawn(async move { e.get_without_ack(&me, 5, None).await })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        lease.store(false, std::sync::atomic::Ordering::SeqCst);
+        put(&store, tx(100));
+        let err = g.await.unwrap().unwrap_err();
+        assert_eq!(err.message, "destination:example should start first");
+        assert!(!e.is_running("example"));
+        let err = e.subscribe(&c(1002)).unwrap_err();
+        assert_eq!(err.message, "destination:example should start first");
+        lease.store(true, std::sync::atomic::Ordering::SeqCst);
+        let b = e.get_without_ack(&me, 100, Some(Duration::ZERO)).await.unwrap();
+        assert!(!b.entries.is_empty(), "valid again: the data is still there");
+    }
+
     /// A waiting GET fails with "should start first" when the instance stops under it.
     #[tokio::test]
     async fn stop_while_waiting() {

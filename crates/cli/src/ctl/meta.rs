@@ -24,7 +24,10 @@ pub struct MetaFile {
 }
 
 /// Locates the file meta of `destination` (refuses memory / ZooKeeper meta).
-pub fn locate(server: &ServerConfig, destination: &str) -> Result<(PathBuf, InstanceConfig), String> {
+pub fn locate(
+    server: &ServerConfig,
+    destination: &str,
+) -> Result<(PathBuf, InstanceConfig), String> {
     let cfg = server
         .load_instance(destination)
         .map_err(|e| format!("destination {destination}: {e}"))?;
@@ -143,7 +146,11 @@ impl MetaFile {
                 ..EntryPosition::default()
             },
         };
-        match self.clients.iter_mut().find(|(c, _)| c.client_id == client_id) {
+        match self
+            .clients
+            .iter_mut()
+            .find(|(c, _)| c.client_id == client_id)
+        {
             Some((_, cur)) => *cur = Some(cursor),
             None => self.clients.push((
                 ClientIdentity {
@@ -211,7 +218,10 @@ mod tests {
         let (c, cur) = &back.clients[0];
         assert_eq!(c.client_id, 1001);
         let cur = cur.as_ref().expect("cursor");
-        assert_eq!(cur.postion.journal_name.as_deref(), Some("mysql-bin.000002"));
+        assert_eq!(
+            cur.postion.journal_name.as_deref(),
+            Some("mysql-bin.000002")
+        );
         assert_eq!(cur.postion.position, Some(4));
         // the source stays the one Java recorded, not the configured 10.1.2.3
         let src = cur.identity.source_address.as_ref().expect("source");

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use canal_config::{Overrides, ServerConfig};
 
-use self::metrics::{ScrapeError, Sample};
+use self::metrics::{Sample, ScrapeError};
 
 /// Loads `conf` with `-D` overrides.
 pub fn load_conf(conf: &Path, define: &[String]) -> Result<ServerConfig, String> {
@@ -49,7 +49,10 @@ pub fn check_not_running(addr: Option<&str>, destination: &str) -> Result<(), St
             "cannot tell whether {destination} runs ({e}); use --force if it is stopped"
         )),
         Ok(samples) => {
-            if metrics::running_destinations(&samples).iter().any(|d| d == destination) {
+            if metrics::running_destinations(&samples)
+                .iter()
+                .any(|d| d == destination)
+            {
                 let subs = metrics::value_of(&samples, "canal_instance_subscriptions", destination)
                     .unwrap_or(0.0);
                 Err(format!(

@@ -229,6 +229,8 @@ impl Server {
             .arg(conf.tmp.path().join("logs"))
             .args(&conf.overrides)
             .env("TZ", "UTC")
+            // log lines to the process output too (log_tail, warnings); the files stay
+            .env("CANAL_LOG_CONSOLE", "1")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -285,6 +287,31 @@ impl Server {
         let cut = s.len().saturating_sub(4096);
         let cut = (cut..s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(0);
         s[cut..].to_string()
+    }
+
+    /// Lines of every start's output (all logs of this conf) holding WARN or ERROR.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(dir) = self.log.parent() else {
+            return out;
+        };
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        for f in files.iter().filter(|f| {
+            f.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("server-") && n.ends_with(".out"))
+        }) {
+            let text = fs::read_to_string(f).unwrap_or_default();
+            out.extend(
+                text.lines()
+                    .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                    .map(str::to_string),
+            );
+        }
+        out
     }
 
     /// `VmRSS` / `VmHWM` (bytes) from /proc/<pid>/status.

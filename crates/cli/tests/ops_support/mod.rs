@@ -211,9 +211,7 @@ impl Scrape {
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         self.samples
             .iter()
-            .find(|s| {
-                s.name == name && labels.iter().all(|(k, v)| s.label(k) == Some(*v))
-            })
+            .find(|s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == Some(*v)))
             .map(|s| s.value)
     }
 
