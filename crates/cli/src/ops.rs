@@ -30,14 +30,17 @@ pub type DaemonController = Controller<PipelineLauncher<EmbeddedRegistry>>;
 static LOG_DIR: OnceLock<PathBuf> = OnceLock::new();
 
 /// Installs the global subscriber writing Canal's log files under `log_dir`, and remembers
-/// `log_dir` for the admin port's log commands.
-pub fn init_logging(log_dir: &Path) -> Result<(), LogError> {
+/// `log_dir` for the admin port's log commands. Only destinations with a directory under
+/// `instances_dir` (`canal.conf.dir`) get their own file: names sent by clients must not create
+/// directories.
+pub fn init_logging(log_dir: &Path, instances_dir: &Path) -> Result<(), LogError> {
     use std::io::IsTerminal;
     let _ = LOG_DIR.set(log_dir.to_path_buf());
     let console = std::io::stderr().is_terminal()
         || std::env::var("CANAL_LOG_CONSOLE").is_ok_and(|v| v == "1" || v == "true");
     canal_telemetry::logging::init(&LogConfig {
         console,
+        destinations_in: Some(instances_dir.to_path_buf()),
         ..LogConfig::new(log_dir)
     })
 }

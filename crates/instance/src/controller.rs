@@ -404,6 +404,81 @@ mod tests {
         });
     }
 
+    /// An election that records calls and, like a monitor winning at once, starts the
+    /// destination through the controller on join.
+    struct FakeElection {
+        log: Mutex<Vec<String>>,
+        controller: std::sync::OnceLock<std::sync::Weak<Controller<Arc<Recorder>>>>,
+        win: bool,
+    }
+
+    impl Election for FakeElection {
+        fn join<'a>(&'a self, destination: &'a str, _wait: bool) -> ElectionFuture<'a, bool> {
+            Box::pin(async move {
+                self.log.lock().push(format!("join {destination}"));
+                let c = self.controller.get().and_then(|w| w.upgrade());
+                if let (true, Some(c)) = (self.win, c) {
+                    c.start(destination).await.expect("start");
+                }
+                self.win
+            })
+        }
+        fn leave<'a>(&'a self, destination: &'a str) -> ElectionFuture<'a, ()> {
+            Box::pin(async move {
+                self.log.lock().push(format!("leave {destination}"));
+                if let Some(c) = self.controller.get().and_then(|w| w.upgrade()) {
+                    c.stop(destination).await;
+                }
+            })
+        }
+    }
+
+    #[test]
+    fn election_decides_what_runs() {
+        rt().block_on(async {
+            for win in [true, false] {
+                let tmp = tempfile::tempdir().expect("tmp");
+                let conf = tmp.path().join("conf");
+                write_instance(&conf, "a", "db1:3306");
+                write_instance(&conf, "b", "db2:3306");
+                let s = server(&conf, "canal.destinations=a,b\ncanal.instance.b.lazy=true");
+                let rec = Arc::new(Recorder::default());
+                let c = Controller::new(s, rec.clone());
+                let e = Arc::new(FakeElection {
+                    log: Mutex::new(Vec::new()),
+                    controller: std::sync::OnceLock::new(),
+                    win,
+                });
+                let _ = e.controller.set(Arc::downgrade(&c));
+                assert!(c.set_election(e.clone()));
+                assert!(!c.set_election(e.clone()), "only once");
+                c.start_configured().await.expect("ok");
+                // lazy b joins on the first subscription; a standby reports "not started"
+                assert_eq!(c.ensure_started("b").await.expect("ok"), win);
+                let mut scanner = ConfScanner::new(
+                    c.server().scan_dir.clone(),
+                    ["a".to_string(), "b".to_string()],
+                );
+                assert_eq!(scanner.scan().expect("scan"), vec![]);
+                fs::remove_dir_all(conf.join("a")).expect("rm");
+                for ch in scanner.scan().expect("scan") {
+                    c.apply(&mut scanner, ch).await;
+                }
+                assert_eq!(*e.log.lock(), vec!["join a", "join b", "leave a"]);
+                if win {
+                    assert_eq!(c.running(), vec!["b"]);
+                    assert_eq!(
+                        *rec.log.lock(),
+                        vec!["start a db1:3306", "start b db2:3306", "stop a"]
+                    );
+                } else {
+                    assert!(c.running().is_empty(), "a standby runs nothing");
+                    assert!(rec.log.lock().is_empty());
+                }
+            }
+        });
+    }
+
     #[test]
     fn failed_scan_start_is_retried() {
         rt().block_on(async {

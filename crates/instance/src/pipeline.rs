@@ -276,7 +276,7 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             ))),
         };
         let backoff = self.backoff;
-        let span = tracing::info_span!("instance", destination = %destination);
+        let span = canal_telemetry::lifecycle::destination_span(&destination);
         let task = tokio::spawn(tracing::Instrument::instrument(
             async move {
                 supervise(&destination, backoff, stop_rx, |_| {
@@ -353,6 +353,7 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
         }
         self.registry.unregister(&running.parts.destination);
         running.metrics.parser_state(ParserState::Stopped);
+        canal_telemetry::lifecycle::instance_stopped(&running.parts.destination, "stop");
         Telemetry::global().unregister_instance(&running.parts.destination);
         Telemetry::global().set_role(&running.parts.destination, Role::Stopped);
         if let Err(e) = running.log_positions.stop() {

@@ -64,6 +64,10 @@ pub struct LogConfig {
     pub default_filter: String,
     /// Also write lines to stderr (startup.sh redirects it to `canal_stdout.log`).
     pub console: bool,
+    /// When set, a destination gets its own file only if `<dir>/<destination>` is a directory
+    /// (the conf directory): destination names can come from clients, so arbitrary names must
+    /// not create log directories. Other lines go to the server log.
+    pub destinations_in: Option<PathBuf>,
 }
 
 impl LogConfig {
@@ -75,6 +79,7 @@ impl LogConfig {
             keep_days: DEFAULT_KEEP_DAYS,
             default_filter: "info".into(),
             console: false,
+            destinations_in: None,
         }
     }
 }
@@ -290,7 +295,11 @@ pub struct CanalFileLayer {
     keep_days: u32,
     files: Mutex<HashMap<String, RollingFile>>,
     console: bool,
+    destinations_in: Option<PathBuf>,
 }
+
+/// Most destination files kept open (more destinations log to the server file).
+const MAX_DESTINATION_FILES: usize = 1024;
 
 impl CanalFileLayer {
     /// A layer writing under `cfg.dir` (creates `canal/canal.log` now to surface errors early).
@@ -309,15 +318,26 @@ impl CanalFileLayer {
             keep_days: cfg.keep_days,
             files: Mutex::new(files),
             console: cfg.console,
+            destinations_in: cfg.destinations_in.clone(),
         })
     }
 
     fn write(&self, destination: Option<&str>, line: &str) {
+        let mut files = self.files.lock();
         let key = match destination {
-            Some(d) if safe_name(d) => d,
+            Some(d) if files.contains_key(d) => d,
+            Some(d)
+                if safe_name(d)
+                    && files.len() <= MAX_DESTINATION_FILES
+                    && self
+                        .destinations_in
+                        .as_ref()
+                        .is_none_or(|c| c.join(d).is_dir()) =>
+            {
+                d
+            }
             _ => "",
         };
-        let mut files = self.files.lock();
         if !files.contains_key(key) {
             match RollingFile::open(&self.dir.join(key), key, self.max_bytes, self.keep_days) {
                 Ok(f) => {

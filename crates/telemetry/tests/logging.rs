@@ -131,3 +131,23 @@ fn meta_log_pattern_and_bad_names() {
         assert!(MetaLog::open(dir.path(), bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn client_supplied_names_do_not_create_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir_all(conf.join("example")).unwrap();
+    let logs = dir.path().join("logs");
+    let cfg = LogConfig {
+        destinations_in: Some(conf.clone()),
+        ..LogConfig::new(&logs)
+    };
+    let sub = logging::subscriber(&cfg, "info").unwrap();
+    tracing::subscriber::with_default(sub, || {
+        tracing::warn!(destination = "bogus1", "lazy start did not start the destination");
+        tracing::info!(destination = "example", "configured destination");
+    });
+    assert!(!logs.join("bogus1").exists(), "a directory for an unknown name");
+    assert!(read(&logs.join("canal/canal.log")).contains("destination=bogus1"));
+    assert!(read(&logs.join("example/example.log")).contains("configured destination"));
+}

@@ -72,7 +72,7 @@ fn main() -> ExitCode {
         .logs
         .clone()
         .unwrap_or_else(|| server.resolve_path("../logs"));
-    if let Err(e) = canal_cli::ops::init_logging(&log_dir) {
+    if let Err(e) = canal_cli::ops::init_logging(&log_dir, &server.scan_dir) {
         eprintln!(
             "canal-server: cannot open log directory {}: {e}",
             log_dir.display()
