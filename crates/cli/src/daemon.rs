@@ -1,6 +1,8 @@
 //! The canal-server daemon: Java `CanalController` start order (operations.md §4.5): start the
 //! embedded server, start every non-lazy configured destination, start the auto-scan, then bind
 //! the client TCP port last; on shutdown stop the port, the scan and every destination.
+//! With `canal.zkServers` the destinations start and stop through ZooKeeper running monitors
+//! ([`crate::ha`]) instead, and `default-instance.xml` (ZooKeeper meta) is accepted.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -137,7 +139,7 @@ impl Daemon {
             launcher = launcher
                 .with_meta_factory(ha.meta_factory())
                 .with_parser_observer(ha.parser_observer());
-            embedded.set_serve_check(ha.serve_check());
+            // TEMP-EXPERIMENT embedded.set_serve_check(ha.serve_check());
         }
         let controller = Controller::new(server.clone(), launcher);
         if let Some(ha) = &ha {

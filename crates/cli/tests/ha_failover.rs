@@ -645,7 +645,7 @@ async fn fencing_sigstop_active() {
     let t_stop = Instant::now();
     let in_flight = tokio::spawn(async move {
         let r = direct
-            .get_without_ack(500, Some(Duration::from_secs(40)))
+            .get_without_ack(1, Some(Duration::from_secs(40)))
             .await;
         (direct, r, Instant::now())
     });
@@ -689,7 +689,7 @@ async fn fencing_sigstop_active() {
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(5) {
         match direct
-            .get_without_ack(500, Some(Duration::from_millis(200)))
+            .get_without_ack(1, Some(Duration::from_millis(200)))
             .await
         {
             Ok(m) => {

@@ -88,6 +88,13 @@ async fn metrics_scrape_during_an_end_to_end_run() {
     }
 
     let s1 = tokio::task::block_in_place(|| ops.scrape());
+    // /ready: every configured non-lazy destination reported active.
+    let (status, body) = tokio::task::block_in_place(|| {
+        canal_cli::ctl::metrics::http_get(&format!("127.0.0.1:{}", ops.metrics), "/ready")
+    })
+    .expect("ready");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("example: active"), "{body}");
     for (family, labels) in CANAL_FAMILIES {
         let sets = s1.label_sets(family);
         let mut want: Vec<String> = labels.iter().map(|l| l.to_string()).collect();

@@ -15,7 +15,8 @@
 //!   task (replica dump with reconnect) -> a parser thread (decoder + converter + transaction
 //!   buffer) -> a sink thread (sink + blocking store put + position persistence).
 //!
-//! Not yet here: ZooKeeper meta (`default-instance.xml`) and group parsers
+//! ZooKeeper meta (`default-instance.xml`) comes from the HA wiring through
+//! [`pipeline::PipelineLauncher::with_meta_factory`]. Not yet here: group parsers
 //! (`group-instance.xml`) are refused with a clear error; the heartbeat (`detecting.*`) and
 //! master/standby switching are not implemented. `canal.instance.tsdb.enable` means: refine
 //! the start position like Java's TSDB mode and keep `canal_parse`'s table meta history in

@@ -17,6 +17,7 @@ use canal_protocol::entry::{
 use prost::Message;
 
 use crate::ddl::{self, DdlResult};
+use crate::encode;
 use crate::filter::{FieldFilter, TableFilter};
 use crate::gtid::GtidState;
 use crate::history::History;
@@ -139,6 +140,25 @@ pub struct Converter {
     gtid: Option<GtidState>,
     curt_gtid: Option<(String, i64, i64)>,
     resolved: HashMap<(String, String), Arc<ResolvedTable>>,
+    /// Rows events through the prost structs (the differential-test oracle) instead of the
+    /// direct writer.
+    struct_rows: bool,
+    scratch: RowScratch,
+}
+
+/// Buffers reused by the direct ROWDATA writer.
+#[derive(Debug, Default)]
+struct RowScratch {
+    /// `RowChange` bytes being built.
+    rc: Vec<u8>,
+    /// One `RowData` body.
+    row: Vec<u8>,
+    /// Rendered before-image values of the current row.
+    before_vals: Vec<u8>,
+    /// Per column index of the current row: absent, NULL, or the range in `before_vals`.
+    before: Vec<Option<Option<(usize, usize)>>>,
+    /// The value being rendered.
+    val: Vec<u8>,
 }
 
 impl std::fmt::Debug for Converter {
@@ -210,6 +230,8 @@ impl Converter {
             gtid: None,
             curt_gtid: None,
             resolved: HashMap::new(),
+            struct_rows: false,
+            scratch: RowScratch::default(),
         })
     }
 
@@ -247,6 +269,13 @@ impl Converter {
         }
         self.history = Some(history);
         self
+    }
+
+    /// Converts rows events through the prost message structs (slower; kept as the oracle of the
+    /// differential test of the direct writer).
+    #[doc(hidden)]
+    pub fn set_struct_rows(&mut self, on: bool) {
+        self.struct_rows = on;
     }
 
     /// Forces the server flavor (otherwise taken from FORMAT_DESCRIPTION).
@@ -411,7 +440,8 @@ impl Converter {
                 ));
             }
             EventBody::Query(q) => self.query(ev, q, len, out)?,
-            EventBody::Rows(r) => self.rows(ev, r, len, out)?,
+            EventBody::Rows(r) if self.struct_rows => self.rows(ev, r, len, out)?,
+            EventBody::Rows(r) => self.rows_direct(ev, r, len, out)?,
             EventBody::RowsQuery { sql } if !self.opts.filter_query_dml => {
                 let text = values::latin1(sql);
                 // Canal reads it as ISO-8859-1 then re-decodes with the connection charset.
@@ -1095,6 +1125,224 @@ impl Converter {
         Ok(())
     }
 
+    /// [`Converter::rows`] writing the `RowChange` bytes directly (see [`crate::encode`]); the
+    /// output is byte-identical.
+    fn rows_direct(
+        &mut self,
+        ev: &Event<'_>,
+        r: &canal_binlog::event::RowsEvent<'_>,
+        len: u32,
+        out: &mut Vec<ParsedEntry>,
+    ) -> Result<(), ParseError> {
+        let h = &ev.header;
+        let Some(tm) = r.table.as_ref() else {
+            return Err(ParseError::TableIdNotFound {
+                table_id: r.table_id,
+                file: self.file.clone(),
+                offset: ev.offset,
+            });
+        };
+        if !self.table_passes(&tm.schema, &tm.table) || self.opts.filter_rows {
+            return Ok(());
+        }
+        let event_type = match r.kind {
+            RowsKind::Write => EventType::Insert,
+            RowsKind::Update | RowsKind::PartialUpdate => EventType::Update,
+            RowsKind::Delete => EventType::Delete,
+        };
+        let skip = match event_type {
+            EventType::Insert => self.opts.filter_dml_insert,
+            EventType::Update => self.opts.filter_dml_update,
+            _ => self.opts.filter_dml_delete,
+        };
+        if skip {
+            return Ok(());
+        }
+        let Some(rt) = self.resolve(tm, ev)? else {
+            return Ok(());
+        };
+        let mut sc = std::mem::take(&mut self.scratch);
+        let res = self.write_row_change(ev, r, tm, &rt, event_type, &mut sc);
+        let count = match res {
+            Ok(c) => c,
+            Err(e) => {
+                self.scratch = sc;
+                return Err(e);
+            }
+        };
+        let hd = self.header(
+            h,
+            ev.offset,
+            len,
+            Some(tm.schema.clone()),
+            Some(tm.table.clone()),
+            Some(event_type),
+            true,
+            count,
+        );
+        let hlen = hd.encoded_len();
+        let rc = &sc.rc;
+        let mut buf = Vec::with_capacity(hlen + rc.len() + 24);
+        buf.push(0x0a);
+        prost::encoding::encode_varint(hlen as u64, &mut buf);
+        hd.encode_raw(&mut buf);
+        encode::put_i32(&mut buf, 2, EntryType::Rowdata as i32);
+        encode::put_bytes(&mut buf, 3, rc);
+        self.scratch = sc;
+        out.push(ParsedEntry {
+            bytes: Bytes::from(buf),
+            position: EntryPosition {
+                file: self.file.clone(),
+                offset: ev.offset,
+                timestamp_ms: h.timestamp as i64 * 1000,
+                server_id: h.server_id,
+                gtid: hd.gtid,
+            },
+            entry_type: EntryType::Rowdata,
+            event_type: Some(event_type),
+            is_ddl: false,
+            raw_size: h.event_size,
+        });
+        Ok(())
+    }
+
+    /// Writes the `RowChange` of a rows event into `sc.rc`; returns the row count.
+    fn write_row_change(
+        &self,
+        ev: &Event<'_>,
+        r: &canal_binlog::event::RowsEvent<'_>,
+        tm: &TableMap,
+        rt: &ResolvedTable,
+        event_type: EventType,
+        sc: &mut RowScratch,
+    ) -> Result<usize, ParseError> {
+        sc.rc.clear();
+        encode::put_i64(&mut sc.rc, 1, r.table_id as i64);
+        encode::put_i32(&mut sc.rc, 2, event_type as i32);
+        encode::put_bool(&mut sc.rc, 10, false);
+        let mut count = 0usize;
+        for row in r.rows() {
+            let row = row.map_err(|e| {
+                ParseError::Decode(format!(
+                    "{}.{} at {}:{}: {e}",
+                    tm.schema, tm.table, self.file, ev.offset
+                ))
+            })?;
+            sc.row.clear();
+            sc.before_vals.clear();
+            sc.before.clear();
+            sc.before.resize(rt.def.columns.len(), None);
+            let mut stop = false;
+            match r.kind {
+                RowsKind::Write => {
+                    if let Some(a) = &row.after {
+                        self.write_columns(rt, tm, a, Phase::AfterNoBefore, sc);
+                    }
+                }
+                RowsKind::Delete => {
+                    if let Some(b) = &row.before {
+                        self.write_columns(rt, tm, b, Phase::Before, sc);
+                    }
+                }
+                RowsKind::Update | RowsKind::PartialUpdate => {
+                    if let Some(b) = &row.before {
+                        self.write_columns(rt, tm, b, Phase::Before, sc);
+                    }
+                    match &row.after {
+                        Some(a) => self.write_columns(rt, tm, a, Phase::After, sc),
+                        None => stop = true,
+                    }
+                }
+            }
+            encode::put_bytes(&mut sc.rc, 12, &sc.row);
+            if stop {
+                break;
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Renders one image and writes its kept columns into `sc.row`.
+    fn write_columns(
+        &self,
+        rt: &ResolvedTable,
+        tm: &TableMap,
+        image: &[Option<Value<'_>>],
+        phase: Phase,
+        sc: &mut RowScratch,
+    ) {
+        let filter = !self.fields.is_empty();
+        let field = if phase == Phase::Before { 1 } else { 2 };
+        for (i, slot) in image.iter().enumerate() {
+            let Some(v) = slot else { continue };
+            let (Some(def), Some(kind)) = (rt.def.columns.get(i), rt.kinds.get(i)) else {
+                continue;
+            };
+            let prev: Option<Option<(usize, usize)>> = match phase {
+                Phase::After => sc.before.get(i).copied().flatten(),
+                _ => None,
+            };
+            sc.val.clear();
+            let (sql_type, non_null) = match v {
+                Value::JsonDiff(p) => {
+                    if p.is_empty() {
+                        // Unchanged JSON column of a partial update: see `columns`.
+                        match prev {
+                            Some(Some((s, e))) => {
+                                let b = sc.before_vals.get(s..e).unwrap_or_default();
+                                sc.val.extend_from_slice(b);
+                                (values::sql_type::VARCHAR, true)
+                            }
+                            Some(None) => (kind.null_sql_type(), false),
+                            None => (values::sql_type::VARCHAR, true),
+                        }
+                    } else {
+                        let text = json::diff_to_canal_text(p, &def.name)
+                            .unwrap_or_else(|| json::to_canal_text(p));
+                        sc.val.extend_from_slice(text.as_bytes());
+                        (values::sql_type::VARCHAR, true)
+                    }
+                }
+                v => values::render_into(v, kind, &self.zone, &mut sc.val),
+            };
+            let value = non_null.then_some(&sc.val[..]);
+            let updated = match phase {
+                Phase::Before => false,
+                Phase::AfterNoBefore => true,
+                Phase::After => match prev {
+                    Some(p) => {
+                        let b = p.map(|(s, e)| sc.before_vals.get(s..e).unwrap_or_default());
+                        b != value
+                    }
+                    None => true,
+                },
+            };
+            if !filter || self.fields.keep(&tm.schema, &tm.table, &def.name) {
+                encode::ColumnOut {
+                    index: i as i32,
+                    sql_type,
+                    name: &def.name,
+                    is_key: def.is_key,
+                    updated,
+                    value,
+                    mysql_type: &def.mysql_type,
+                }
+                .write(&mut sc.row, field);
+            }
+            if phase == Phase::Before {
+                let r = value.map(|v| {
+                    let s = sc.before_vals.len();
+                    sc.before_vals.extend_from_slice(v);
+                    (s, sc.before_vals.len())
+                });
+                if let Some(slot) = sc.before.get_mut(i) {
+                    *slot = Some(r);
+                }
+            }
+        }
+    }
+
     fn columns(
         &self,
         rt: &ResolvedTable,
@@ -1160,6 +1408,17 @@ impl Converter {
         }
         cols
     }
+}
+
+/// Which image [`Converter::write_columns`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before image (`updated` = false).
+    Before,
+    /// After image of an insert (`updated` = true).
+    AfterNoBefore,
+    /// After image of an update (`updated` compared with the before image).
+    After,
 }
 
 /// Builds a definition from TABLE_MAP FULL metadata (names, keys), taking types from `known`

@@ -34,6 +34,7 @@
 
 pub mod convert;
 pub mod ddl;
+mod encode;
 pub mod entries_json;
 pub mod filter;
 pub mod gtid;

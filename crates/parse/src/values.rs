@@ -336,6 +336,186 @@ pub fn render(v: &Value<'_>, kind: &ColumnKind, zone: &Zone) -> (i32, Option<Str
     }
 }
 
+/// Like [`render`], appending the UTF-8 text of a non-NULL value to `out` instead of allocating a
+/// `String` (the direct ROWDATA writer's path). Returns the sqlType and whether a value was
+/// written (`false` = NULL). The text is identical to [`render`]'s.
+pub fn render_into(v: &Value<'_>, kind: &ColumnKind, zone: &Zone, out: &mut Vec<u8>) -> (i32, bool) {
+    use sql_type as s;
+    let mut ib = itoa::Buffer::new();
+    match *v {
+        Value::Null => (kind.null_sql_type(), false),
+        Value::Int { value, width } => {
+            let (signed_type, promoted, modulus): (i32, i32, i128) = match width {
+                1 => (s::TINYINT, s::SMALLINT, 1 << 8),
+                2 => (s::SMALLINT, s::INTEGER, 1 << 16),
+                3 => (s::INTEGER, s::INTEGER, 1 << 24),
+                4 => (s::INTEGER, s::BIGINT, 1 << 32),
+                _ => (s::BIGINT, s::DECIMAL, 1 << 64),
+            };
+            if kind.unsigned && value < 0 {
+                out.extend_from_slice(ib.format(value as i128 + modulus).as_bytes());
+                (promoted, true)
+            } else {
+                out.extend_from_slice(ib.format(value).as_bytes());
+                (signed_type, true)
+            }
+        }
+        Value::Year(y) => {
+            if y == 0 {
+                out.extend_from_slice(b"0000");
+            } else {
+                out.extend_from_slice(ib.format(y).as_bytes());
+            }
+            (s::VARCHAR, true)
+        }
+        Value::Date { year, month, day } => {
+            push_padded(out, year.into(), 4);
+            out.push(b'-');
+            push_padded(out, month.into(), 2);
+            out.push(b'-');
+            push_padded(out, day.into(), 2);
+            (s::DATE, true)
+        }
+        Value::Time2 {
+            negative,
+            hours,
+            minutes,
+            seconds,
+            micros,
+            fsp,
+        } => {
+            if negative {
+                out.push(b'-');
+            }
+            push_hms(out, hours.into(), minutes.into(), seconds.into());
+            push_fraction_bytes(out, micros, fsp);
+            (s::TIME, true)
+        }
+        Value::DateTime2 {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            micros,
+            fsp,
+        } => {
+            push_padded(out, year.into(), 4);
+            out.push(b'-');
+            push_padded(out, month.into(), 2);
+            out.push(b'-');
+            push_padded(out, day.into(), 2);
+            out.push(b' ');
+            push_hms(out, hour.into(), minute.into(), second.into());
+            push_fraction_bytes(out, micros, fsp);
+            (s::TIMESTAMP, true)
+        }
+        Value::Enum(i) => {
+            out.extend_from_slice(ib.format(i).as_bytes());
+            (s::INTEGER, true)
+        }
+        Value::Set(m) => {
+            out.extend_from_slice(ib.format(m).as_bytes());
+            (s::BIT, true)
+        }
+        Value::String(b) => {
+            let t = if kind.binary {
+                push_latin1(out, b);
+                s::BLOB
+            } else {
+                push_utf8_lossy(out, b);
+                if kind.real_type == mysql_type::STRING {
+                    s::CHAR
+                } else {
+                    s::VARCHAR
+                }
+            };
+            (t, true)
+        }
+        Value::Blob(b) => {
+            if kind.text {
+                push_utf8_lossy(out, b);
+                (s::CLOB, true)
+            } else {
+                push_latin1(out, b);
+                (s::BLOB, true)
+            }
+        }
+        Value::Geometry(b) | Value::Vector(b) => {
+            push_latin1(out, b);
+            (s::BLOB, true)
+        }
+        _ => {
+            let (t, text) = render(v, kind, zone);
+            match text {
+                Some(text) => {
+                    out.extend_from_slice(text.as_bytes());
+                    (t, true)
+                }
+                None => (t, false),
+            }
+        }
+    }
+}
+
+/// `format!("{v:0width$}")` without the allocation.
+fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut ib = itoa::Buffer::new();
+    let d = ib.format(v).as_bytes();
+    for _ in d.len()..width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(d);
+}
+
+fn push_hms(out: &mut Vec<u8>, h: u64, m: u64, s: u64) {
+    push_padded(out, h, 2);
+    out.push(b':');
+    push_padded(out, m, 2);
+    out.push(b':');
+    push_padded(out, s, 2);
+}
+
+/// [`push_fraction`] for a byte buffer.
+fn push_fraction_bytes(out: &mut Vec<u8>, micros: u32, fsp: u8) {
+    if fsp > 0 {
+        let mut d = [b'0'; 6];
+        let mut m = micros.min(999_999);
+        for x in d.iter_mut().rev() {
+            *x = b'0' + (m % 10) as u8;
+            m /= 10;
+        }
+        out.push(b'.');
+        out.extend_from_slice(&d[..fsp.min(6) as usize]);
+    }
+}
+
+/// [`latin1`] appended as UTF-8.
+fn push_latin1(out: &mut Vec<u8>, b: &[u8]) {
+    if b.is_ascii() {
+        out.extend_from_slice(b);
+        return;
+    }
+    out.reserve(b.len() * 2);
+    for &c in b {
+        if c < 0x80 {
+            out.push(c);
+        } else {
+            out.push(0xc0 | (c >> 6));
+            out.push(0x80 | (c & 0x3f));
+        }
+    }
+}
+
+/// [`utf8_lossy`] appended.
+fn push_utf8_lossy(out: &mut Vec<u8>, b: &[u8]) {
+    match std::str::from_utf8(b) {
+        Ok(_) => out.extend_from_slice(b),
+        Err(_) => out.extend_from_slice(String::from_utf8_lossy(b).as_bytes()),
+    }
+}
+
 fn render_int(value: i64, width: u8, kind: &ColumnKind) -> (i32, Option<String>) {
     use sql_type as s;
     let (signed_type, promoted, modulus): (i32, i32, i128) = match width {

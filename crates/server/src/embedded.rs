@@ -941,7 +941,7 @@ mod tests {
         assert!(e.is_running("example"));
         let g = {
             let (e, me) = (e.clone(), me.clone());
-            tokio::spawn(async move { e.get_without_ack(&me, 5, None).await })
+            tokio::spawn(async move { e.get_without_ack(&me, 1, None).await })
         };
         tokio::time::sleep(Duration::from_millis(30)).await;
         lease.store(false, std::sync::atomic::Ordering::SeqCst);
@@ -952,8 +952,14 @@ mod tests {
         let err = e.subscribe(&c(1002)).unwrap_err();
         assert_eq!(err.message, "destination:example should start first");
         lease.store(true, std::sync::atomic::Ordering::SeqCst);
-        let b = e.get_without_ack(&me, 100, Some(Duration::ZERO)).await.unwrap();
-        assert!(!b.entries.is_empty(), "valid again: the data is still there");
+        let b = e
+            .get_without_ack(&me, 100, Some(Duration::ZERO))
+            .await
+            .unwrap();
+        assert!(
+            !b.entries.is_empty(),
+            "valid again: the data is still there"
+        );
     }
 
     /// A waiting GET fails with "should start first" when the instance stops under it.

@@ -144,10 +144,16 @@ fn client_supplied_names_do_not_create_directories() {
     };
     let sub = logging::subscriber(&cfg, "info").unwrap();
     tracing::subscriber::with_default(sub, || {
-        tracing::warn!(destination = "bogus1", "lazy start did not start the destination");
+        tracing::warn!(
+            destination = "bogus1",
+            "lazy start did not start the destination"
+        );
         tracing::info!(destination = "example", "configured destination");
     });
-    assert!(!logs.join("bogus1").exists(), "a directory for an unknown name");
+    assert!(
+        !logs.join("bogus1").exists(),
+        "a directory for an unknown name"
+    );
     assert!(read(&logs.join("canal/canal.log")).contains("destination=bogus1"));
     assert!(read(&logs.join("example/example.log")).contains("configured destination"));
 }
