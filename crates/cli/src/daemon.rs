@@ -88,7 +88,7 @@ pub fn check_supported(server: &ServerConfig) -> Result<(), DaemonError> {
                 .is_some_and(|z| !z.trim().is_empty());
         if settings.meta_mode == MetaMode::ZooKeeper && !zk_meta_ok {
             return Err(DaemonError::Unsupported(format!(
-                "destination {d}: default-instance.xml needs canal.zkServers (the server's ZooKeeper session is shared)"
+                "destination {d}: default-instance.xml (canal.instance.global.spring.xml or canal.instance.{d}.spring.xml) needs canal.zkServers: the ZooKeeper meta uses the server's session"
             )));
         }
         if !zk_meta_ok && !matches!(settings.meta_mode, MetaMode::File | MetaMode::Memory) {
@@ -139,7 +139,7 @@ impl Daemon {
             launcher = launcher
                 .with_meta_factory(ha.meta_factory())
                 .with_parser_observer(ha.parser_observer());
-            // TEMP-EXPERIMENT embedded.set_serve_check(ha.serve_check());
+            embedded.set_serve_check(ha.serve_check());
         }
         let controller = Controller::new(server.clone(), launcher);
         if let Some(ha) = &ha {

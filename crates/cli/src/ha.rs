@@ -379,7 +379,7 @@ mod tests {
         std::fs::create_dir_all(&conf).expect("mkdir");
         std::fs::write(
             conf.join("canal.properties"),
-            format!("canal.destinations=\ncanal.port=11111\n{extra}\n"),
+            format!("canal.serverMode=tcp\ncanal.instance.global.mode=spring\ncanal.instance.global.lazy=false\ncanal.instance.global.spring.xml=classpath:spring/memory-instance.xml\ncanal.destinations=\ncanal.port=11111\n{extra}\n"),
         )
         .expect("write");
         let s = ServerConfig::load(&conf, Overrides::none()).expect("loads");

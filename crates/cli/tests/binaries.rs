@@ -195,6 +195,8 @@ fn sigterm_stops_the_daemon_cleanly() {
         .arg(&conf)
         .arg("-Dcanal.port=0")
         .env("RUST_LOG", "info")
+        // log lines on the process output too (not a terminal here)
+        .env("CANAL_LOG_CONSOLE", "1")
         .stdout(out)
         .stderr(err)
         .spawn()

@@ -591,6 +591,41 @@ async fn failover_sigkill_active_then_zookeeper_leader() {
         reconnects.load(Ordering::SeqCst)
     );
     exec(&mut admin, &[format!("DROP DATABASE {}", s.schema)]).await;
+
+    // Graceful stop (SIGTERM) of the active server releases its nodes (monitor stop, then
+    // deregistration) before the process exits.
+    signal(b.pid(), "-TERM");
+    let zk = zk_client(&s.zk).await;
+    let t = Instant::now();
+    loop {
+        let running = node(&zk, &format!("/otter/canal/destinations/{DEST}/running")).await;
+        let alive = std::process::Command::new("kill")
+            .args(["-0", &b.pid().to_string()])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|st| st.success())
+            && !std::fs::read_to_string(format!("/proc/{}/stat", b.pid()))
+                .unwrap_or_default()
+                .contains(") Z ");
+        let cluster = zk
+            .list_children("/otter/canal/cluster")
+            .await
+            .unwrap_or_default();
+        if running.is_none() && !alive && cluster.is_empty() {
+            println!(
+                "SIGTERM: B released its nodes and exited in {:.2} s",
+                t.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "after SIGTERM: running node {:?}, process alive {alive}, cluster nodes {cluster:?}\n{}",
+            running.map(|r| String::from_utf8_lossy(&r).into_owned()),
+            logs(&s.confs[1])
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -220,6 +220,7 @@ async fn metrics_scrape_during_an_end_to_end_run() {
     ops.insert([100]).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let stalled = tokio::task::block_in_place(|| ops.scrape());
+    let stalled_at = std::time::Instant::now();
     let ack_stalled = stalled.ex("canal_instance_ack_delay");
     assert!(
         ack_stalled >= 4000.0,
@@ -238,16 +239,26 @@ async fn metrics_scrape_during_an_end_to_end_run() {
     // (the stalled row is acked in its own batch: a batch's ack time is that of its first event)
     let got = ops.take(&mut client, 1, Duration::from_secs(30)).await;
     assert_eq!(got, vec![100]);
+    let inserted_101 = std::time::Instant::now();
     ops.insert([101]).await;
     let got = ops.take(&mut client, 1, Duration::from_secs(30)).await;
     assert_eq!(got, vec![101]);
     let after = tokio::task::block_in_place(|| ops.scrape());
     let ack_after = after.ex("canal_instance_ack_delay");
+    // Bounded by the age of row 101 (second-resolution binlog timestamps: +1 s slack), and
+    // below what the stalled row's delay has grown to by now.
+    let age_101 = inserted_101.elapsed().as_millis() as f64;
+    let stalled_now = ack_stalled + stalled_at.elapsed().as_millis() as f64;
     assert!(
-        ack_after < 2500.0 && ack_after < ack_stalled,
-        "ack delay after catching up: {ack_after} ms (stalled {ack_stalled})"
+        ack_after <= age_101 + 1500.0 && ack_after + 3000.0 < stalled_now,
+        "ack delay after catching up: {ack_after} ms (row 101 is {age_101} ms old, \
+         stalled delay would be {stalled_now} ms)"
     );
-    assert!(rs_ack(&after) < rs_ack(&stalled));
+    assert!(
+        rs_ack(&after) * 1000.0 + 3000.0 < stalled_now,
+        "canal_rs_binlog_delay_seconds ack after catching up: {}",
+        rs_ack(&after)
+    );
     println!(
         "figures: ack delay stalled {ack_stalled} ms, after catch-up {ack_after} ms; \
          transactions {}, client bytes {}",

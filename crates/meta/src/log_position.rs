@@ -97,7 +97,7 @@ impl FileShared {
 
     fn flush(&self, destination: &str) -> MetaResult<()> {
         if let Some(p) = self.memory.get_latest_index_by(destination)? {
-            write_atomic(&self.file_of(destination), &p.to_json())?;
+            write_atomic(&self.file_of(destination), &p.to_json(), true)?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use canal_binlog::event::{
 };
 use canal_binlog::value::Value;
 use canal_protocol::entry::{
-    Column, Entry, EntryType, EventType, Header, Pair, RowChange, RowData, TransactionBegin,
+    Column, EntryType, EventType, Header, Pair, RowChange, RowData, TransactionBegin,
     TransactionEnd, Type,
 };
 use prost::Message;
@@ -629,20 +629,23 @@ impl Converter {
         is_ddl: bool,
     ) -> ParsedEntry {
         let event_type = header.event_type.and_then(|v| EventType::try_from(v).ok());
-        let gtid = header.gtid.clone();
-        let e = Entry {
-            header: Some(header),
-            entry_type: Some(t as i32),
-            store_value: Some(Bytes::from(store)),
-        };
+        // `Entry { header, entryType, storeValue }` written field by field (same bytes as prost's
+        // encoding of the struct, without re-measuring the header or copying `store` twice).
+        let hlen = header.encoded_len();
+        let mut buf = Vec::with_capacity(hlen + store.len() + 16);
+        buf.push(0x0a);
+        encode::encode_varint(hlen as u64, &mut buf);
+        header.encode_raw(&mut buf);
+        encode::put_i32(&mut buf, 2, t as i32);
+        encode::put_bytes(&mut buf, 3, &store);
         ParsedEntry {
-            bytes: Bytes::from(e.encode_to_vec()),
+            bytes: Bytes::from(buf),
             position: EntryPosition {
                 file: self.file.clone(),
                 offset,
                 timestamp_ms: h.timestamp as i64 * 1000,
                 server_id: h.server_id,
-                gtid,
+                gtid: header.gtid,
             },
             entry_type: t,
             event_type,
@@ -1170,22 +1173,38 @@ impl Converter {
                 return Err(e);
             }
         };
-        let hd = self.header(
-            h,
-            ev.offset,
-            len,
-            Some(tm.schema.clone()),
-            Some(tm.table.clone()),
-            Some(event_type),
-            true,
-            count,
-        );
-        let hlen = hd.encoded_len();
         let rc = &sc.rc;
-        let mut buf = Vec::with_capacity(hlen + rc.len() + 24);
-        buf.push(0x0a);
-        prost::encoding::encode_varint(hlen as u64, &mut buf);
-        hd.encode_raw(&mut buf);
+        let mut buf = Vec::with_capacity(rc.len() + 128);
+        let gtid = if self.gtid.is_some() {
+            let hd = self.header(
+                h,
+                ev.offset,
+                len,
+                Some(tm.schema.clone()),
+                Some(tm.table.clone()),
+                Some(event_type),
+                true,
+                count,
+            );
+            buf.push(0x0a);
+            encode::encode_varint(hd.encoded_len() as u64, &mut buf);
+            hd.encode_raw(&mut buf);
+            hd.gtid
+        } else {
+            encode::RowsHeaderOut {
+                file: &self.file,
+                offset: ev.offset as i64,
+                server_id: h.server_id as i64,
+                execute_time: h.timestamp as i64 * 1000,
+                schema: &tm.schema,
+                table: &tm.table,
+                event_length: len as i64,
+                event_type: event_type as i32,
+                rows: count,
+            }
+            .write(&mut buf);
+            None
+        };
         encode::put_i32(&mut buf, 2, EntryType::Rowdata as i32);
         encode::put_bytes(&mut buf, 3, rc);
         self.scratch = sc;
@@ -1196,7 +1215,7 @@ impl Converter {
                 offset: ev.offset,
                 timestamp_ms: h.timestamp as i64 * 1000,
                 server_id: h.server_id,
-                gtid: hd.gtid,
+                gtid,
             },
             entry_type: EntryType::Rowdata,
             event_type: Some(event_type),

@@ -339,7 +339,12 @@ pub fn render(v: &Value<'_>, kind: &ColumnKind, zone: &Zone) -> (i32, Option<Str
 /// Like [`render`], appending the UTF-8 text of a non-NULL value to `out` instead of allocating a
 /// `String` (the direct ROWDATA writer's path). Returns the sqlType and whether a value was
 /// written (`false` = NULL). The text is identical to [`render`]'s.
-pub fn render_into(v: &Value<'_>, kind: &ColumnKind, zone: &Zone, out: &mut Vec<u8>) -> (i32, bool) {
+pub fn render_into(
+    v: &Value<'_>,
+    kind: &ColumnKind,
+    zone: &Zone,
+    out: &mut Vec<u8>,
+) -> (i32, bool) {
     use sql_type as s;
     let mut ib = itoa::Buffer::new();
     match *v {

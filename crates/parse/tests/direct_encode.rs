@@ -94,6 +94,12 @@ fn direct_writer_equals_struct_path_on_every_binlog() {
             }
         }
     }
-    eprintln!("{entries} entries equal ({rows_entries} DML) over {} files", files.len());
-    assert!(rows_entries > 10_000, "too few row entries compared: {rows_entries}");
+    eprintln!(
+        "{entries} entries equal ({rows_entries} DML) over {} files",
+        files.len()
+    );
+    assert!(
+        rows_entries > 10_000,
+        "too few row entries compared: {rows_entries}"
+    );
 }

@@ -172,7 +172,16 @@ impl ServerConf {
         let mut inst =
             fs::read_to_string(shipped.join("example/instance.properties")).expect("read");
         let pos = start.1.to_string();
+        // A replica id of its own: the shipped conf leaves slaveId to Canal's generator, which
+        // gives every server on this host the same id, and MariaDB then drops the older dump
+        // connection of two test servers running at once (ERROR 4052).
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let slave_id = (200_000
+            + (std::process::id() % 100_000) * 16
+            + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 16)
+            .to_string();
         let mut props: Vec<(&str, &str)> = vec![
+            ("canal.instance.mysql.slaveId", &slave_id),
             ("canal.instance.master.address", &source.addr),
             ("canal.instance.dbUsername", &source.user),
             ("canal.instance.dbPassword", &source.password),

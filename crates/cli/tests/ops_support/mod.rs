@@ -135,6 +135,11 @@ impl Ops {
                 c.ack(m.id).await.expect("ack");
             }
         }
+        // ACK has no reply: a SUB (answered, same session, handled in order) makes sure the
+        // server processed the acks before the caller acts on the server.
+        c.subscribe(&format!("{}\\..*", self.schema))
+            .await
+            .expect("sync subscribe");
         ids
     }
 
