@@ -133,7 +133,16 @@ mod tests {
         assert!(l.log.lock().is_empty(), "creation does not start");
         m.start();
         assert!(m.wait_for_active(Duration::from_secs(5)).await);
-        let lease = l.lease.lock().clone().unwrap();
+        // the listener's enter runs right after the monitor turns active: wait for its lease
+        let mut lease = None;
+        for _ in 0..500 {
+            lease = l.lease.lock().clone();
+            if lease.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let lease = lease.expect("enter ran within 5 s");
         assert!(lease.is_valid() && lease.deadline().is_none());
         assert!(
             !m.release().await,

@@ -139,10 +139,13 @@ pub struct Converter {
     history: Option<History>,
     gtid: Option<GtidState>,
     curt_gtid: Option<(String, i64, i64)>,
-    resolved: HashMap<(String, String), Arc<ResolvedTable>>,
+    /// Resolved tables by schema, then table (looked up without allocating a key).
+    resolved: HashMap<String, HashMap<String, Arc<ResolvedTable>>>,
     /// Rows events through the prost structs (the differential-test oracle) instead of the
     /// direct writer.
     struct_rows: bool,
+    /// [`Converter::table_passes`] answers by schema, then table (cleared with the filter).
+    passes: HashMap<String, HashMap<String, bool>>,
     scratch: RowScratch,
 }
 
@@ -231,6 +234,7 @@ impl Converter {
             curt_gtid: None,
             resolved: HashMap::new(),
             struct_rows: false,
+            passes: HashMap::new(),
             scratch: RowScratch::default(),
         })
     }
@@ -302,6 +306,7 @@ impl Converter {
         self.white = TableFilter::white(regex)
             .map_err(|e| ParseError::Config(format!("subscribe filter: {e}")))?;
         self.opts.filter_regex = regex.to_string();
+        self.passes.clear();
         Ok(())
     }
 
@@ -350,8 +355,9 @@ impl Converter {
         def.schema = schema.to_string();
         def.name = table.to_string();
         self.schema.put(def);
-        self.resolved
-            .remove(&(schema.to_string(), table.to_string()));
+        if let Some(m) = self.resolved.get_mut(schema) {
+            m.remove(table);
+        }
         let file = self.file.clone();
         if let Some(h) = &mut self.history {
             h.append_snapshot(&file, offset, ts, server_id, schema, table, text)?;
@@ -443,12 +449,9 @@ impl Converter {
             EventBody::Rows(r) if self.struct_rows => self.rows(ev, r, len, out)?,
             EventBody::Rows(r) => self.rows_direct(ev, r, len, out)?,
             EventBody::RowsQuery { sql } if !self.opts.filter_query_dml => {
-                let text = values::latin1(sql);
-                // Canal reads it as ISO-8859-1 then re-decodes with the connection charset.
-                let text = String::from_utf8_lossy(
-                    &text.chars().map(|c| c as u32 as u8).collect::<Vec<u8>>(),
-                )
-                .into_owned();
+                // Canal reads it as ISO-8859-1 then re-decodes with the connection charset; the
+                // Latin-1 round trip gives back the original bytes, so decode those directly.
+                let text = values::utf8_lossy(sql);
                 let table = if h.event_type == canal_binlog::event::types::ROWS_QUERY {
                     ddl::classify(&text, "")
                         .into_iter()
@@ -887,6 +890,20 @@ impl Converter {
         self.white.matches(&name) && !self.black.matches(&name)
     }
 
+    /// [`Converter::table_passes`] remembered per table (the filters only change through
+    /// [`Converter::set_filter`], which forgets the answers).
+    fn table_passes_cached(&mut self, schema: &str, table: &str) -> bool {
+        if let Some(&p) = self.passes.get(schema).and_then(|m| m.get(table)) {
+            return p;
+        }
+        let p = self.table_passes(schema, table);
+        self.passes
+            .entry(schema.to_string())
+            .or_default()
+            .insert(table.to_string(), p);
+        p
+    }
+
     fn load_from_source(
         &mut self,
         schema: &str,
@@ -913,8 +930,9 @@ impl Converter {
         def.schema = schema.to_string();
         def.name = table.to_string();
         self.schema.put(def);
-        self.resolved
-            .remove(&(schema.to_string(), table.to_string()));
+        if let Some(m) = self.resolved.get_mut(schema) {
+            m.remove(table);
+        }
         if let Some(h) = &mut self.history {
             h.append_snapshot(file, offset, ts, sid, schema, table, &text)?;
         }
@@ -926,8 +944,11 @@ impl Converter {
         tm: &TableMap,
         ev: &Event<'_>,
     ) -> Result<Option<Arc<ResolvedTable>>, ParseError> {
-        let key = (tm.schema.clone(), tm.table.clone());
-        if let Some(r) = self.resolved.get(&key) {
+        let cached = self
+            .resolved
+            .get(tm.schema.as_str())
+            .and_then(|m| m.get(tm.table.as_str()));
+        if let Some(r) = cached {
             if r.kinds.len() == tm.columns.len() {
                 return Ok(Some(r.clone()));
             }
@@ -1014,7 +1035,10 @@ impl Converter {
             .map(|(c, t)| ColumnKind::new(t.real_type, &c.mysql_type))
             .collect();
         let r = Arc::new(ResolvedTable { def, kinds });
-        self.resolved.insert(key, r.clone());
+        self.resolved
+            .entry(tm.schema.clone())
+            .or_default()
+            .insert(tm.table.clone(), r.clone());
         Ok(Some(r))
     }
 
@@ -1145,7 +1169,7 @@ impl Converter {
                 offset: ev.offset,
             });
         };
-        if !self.table_passes(&tm.schema, &tm.table) || self.opts.filter_rows {
+        if self.opts.filter_rows || !self.table_passes_cached(&tm.schema, &tm.table) {
             return Ok(());
         }
         let event_type = match r.kind {

@@ -10,7 +10,11 @@
 //! partial-update diffs), [`ddl`] (druid-compatible statement classification), [`meta`] (table
 //! definitions replayed from DDL with sqlparser, `SHOW CREATE` type spellings), [`history`]
 //! (position-keyed DDL history persisted per destination), [`filter`] (Canal's regex/field
-//! filters), [`gtid`] (GTID header state), [`entries_json`] (`canalctl decode --entries`).
+//! filters), [`gtid`] (GTID header state), [`entries_json`] (`canalctl decode --entries`),
+//! `encode` (private: the direct protobuf writer of the ROWDATA hot path — rows events are written
+//! from the decoded values into reused buffers, byte-identical to prost's encoding of the
+//! `Column`/`RowData`/`RowChange` structs, which `tests/direct_encode.rs` checks on every recorded
+//! binlog; hand-written because prost encodes only from owned message structs).
 //!
 //! Use: build a [`Converter`] from [`ConvertOptions`] (the instance maps Canal properties onto
 //! it; note `black_regex` defaults to empty here while Canal's shipped instance.properties sets

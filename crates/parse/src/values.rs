@@ -214,7 +214,11 @@ fn parse_offset(s: &str) -> Option<jiff::tz::Offset> {
 
 /// Latin-1 decoding (Java `new String(bytes, "ISO-8859-1")`).
 pub fn latin1(b: &[u8]) -> String {
-    b.iter().map(|&c| c as char).collect()
+    match std::str::from_utf8(b) {
+        // ASCII reads the same in both charsets (and is copied in one go).
+        Ok(t) if b.is_ascii() => t.to_owned(),
+        _ => b.iter().map(|&c| c as char).collect(),
+    }
 }
 
 /// Text decoding with the connection charset (UTF-8; malformed input becomes U+FFFD).
