@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything `make test` needs that is not there yet (idempotent, quick when done):
-#   - Debian packages: MariaDB server/client, ZooKeeper + slf4j + socat, debootstrap,
+#   - Debian packages: MariaDB server/client, ZooKeeper + slf4j + socat, debootstrap, prometheus (promtool),
 #     python3-venv, and build tools;
 #   - a Python venv at $CANAL_VENV (default <repo>/.venv) with tests/python/requirements.txt
 #     (canal-python 0.4 + protobuf 3.20.3, pytest, pymysql, kazoo).
@@ -14,7 +14,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${CANAL_VENV:-$REPO/.venv}
 REQ=$REPO/tests/python/requirements.txt
 
-canal_apt_install mariadb-server mariadb-client zookeeper libslf4j-java socat debootstrap shellcheck bc \
+canal_apt_install mariadb-server mariadb-client zookeeper libslf4j-java socat debootstrap shellcheck bc prometheus \
     python3 python3-venv build-essential pkg-config ca-certificates curl
 
 # Prefer the system interpreter (python3-venv installed above); fall back to whatever python3 is on PATH.

@@ -357,55 +357,37 @@ pub fn opaque_time(data: &[u8]) -> Option<PackedTime> {
     })
 }
 
-/// Writes MySQL-style JSON text (`{"a": 1, "b": [true, null]}`), used by the dump tool and
-/// tests. Opaque values are written as quoted strings (decimals unquoted). Not Canal's
-/// rendering (see the `parse` crate for that).
-pub fn write_text(v: &JsonValue<'_>, out: &mut String) -> JR<()> {
-    write_text_depth(v, out, 0)
+/// The scalar renderings that differ between JSON text dialects; [`write_text_with`] does the
+/// shared part (objects `{"k": v}`, arrays `[a, b]`, `null`/`true`/`false`, integers, depth
+/// limit) and asks the style for strings/keys, doubles and opaque values.
+pub trait TextStyle {
+    /// Writes a string or object key (bytes as stored), quoted and escaped.
+    fn string(&self, s: &[u8], out: &mut String);
+    /// Writes a double.
+    fn double(&self, d: f64, out: &mut String);
+    /// Writes an opaque value of MySQL column type `field_type`.
+    fn opaque(&self, field_type: u8, data: &[u8], out: &mut String) -> Result<(), JsonError>;
 }
 
-fn write_text_depth(v: &JsonValue<'_>, out: &mut String, depth: usize) -> JR<()> {
-    use std::fmt::Write;
-    if depth > MAX_DEPTH {
-        return Err(JsonError("nesting too deep"));
+/// MySQL-style text, used by the dump tool and tests: opaque values quoted (decimals unquoted,
+/// temporal values always with 6 fraction digits), doubles in Rust's shortest form. Not
+/// Canal's rendering (see the `parse` crate for that).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MysqlTextStyle;
+
+impl TextStyle for MysqlTextStyle {
+    fn string(&self, s: &[u8], out: &mut String) {
+        write_str(s, out);
     }
-    match v {
-        JsonValue::Object(o) => {
-            out.push('{');
-            for (i, m) in o.iter().enumerate() {
-                let (k, v) = m?;
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_str(k, out);
-                out.push_str(": ");
-                write_text_depth(&v, out, depth + 1)?;
-            }
-            out.push('}');
-        }
-        JsonValue::Array(a) => {
-            out.push('[');
-            for (i, e) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_text_depth(&e?, out, depth + 1)?;
-            }
-            out.push(']');
-        }
-        JsonValue::Null => out.push_str("null"),
-        JsonValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        JsonValue::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        JsonValue::UInt(u) => {
-            let _ = write!(out, "{u}");
-        }
-        JsonValue::Double(d) => {
-            let _ = write!(out, "{d:?}");
-        }
-        JsonValue::String(s) => write_str(s, out),
-        JsonValue::Opaque { field_type, data } => match field_type {
+
+    fn double(&self, d: f64, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{d:?}");
+    }
+
+    fn opaque(&self, field_type: u8, data: &[u8], out: &mut String) -> JR<()> {
+        use std::fmt::Write;
+        match field_type {
             246 => match opaque_decimal(data) {
                 Some(d) => d.write_canonical(out),
                 None => return Err(JsonError("bad opaque decimal")),
@@ -428,7 +410,71 @@ fn write_text_depth(v: &JsonValue<'_>, out: &mut String, depth: usize) -> JR<()>
                 );
             }
             _ => write_str(data, out),
-        },
+        }
+        Ok(())
+    }
+}
+
+/// Writes MySQL-style JSON text (`{"a": 1, "b": [true, null]}`) with [`MysqlTextStyle`].
+pub fn write_text(v: &JsonValue<'_>, out: &mut String) -> JR<()> {
+    write_text_with(v, out, &MysqlTextStyle)
+}
+
+/// Writes JSON text with separators `, ` and `": "`, scalars rendered by `style`.
+/// Errors on nesting deeper than [`MAX_DEPTH`] or a malformed/undecodable member.
+pub fn write_text_with<S: TextStyle + ?Sized>(
+    v: &JsonValue<'_>,
+    out: &mut String,
+    style: &S,
+) -> JR<()> {
+    write_text_depth(v, out, style, 0)
+}
+
+fn write_text_depth<S: TextStyle + ?Sized>(
+    v: &JsonValue<'_>,
+    out: &mut String,
+    style: &S,
+    depth: usize,
+) -> JR<()> {
+    use std::fmt::Write;
+    if depth > MAX_DEPTH {
+        return Err(JsonError("nesting too deep"));
+    }
+    match v {
+        JsonValue::Object(o) => {
+            out.push('{');
+            for (i, m) in o.iter().enumerate() {
+                let (k, v) = m?;
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                style.string(k, out);
+                out.push_str(": ");
+                write_text_depth(&v, out, style, depth + 1)?;
+            }
+            out.push('}');
+        }
+        JsonValue::Array(a) => {
+            out.push('[');
+            for (i, e) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_text_depth(&e?, out, style, depth + 1)?;
+            }
+            out.push(']');
+        }
+        JsonValue::Null => out.push_str("null"),
+        JsonValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        JsonValue::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        JsonValue::UInt(u) => {
+            let _ = write!(out, "{u}");
+        }
+        JsonValue::Double(d) => style.double(*d, out),
+        JsonValue::String(s) => style.string(s, out),
+        JsonValue::Opaque { field_type, data } => style.opaque(*field_type, data, out)?,
     }
     Ok(())
 }

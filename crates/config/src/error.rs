@@ -2,7 +2,7 @@
 //! what was expected, so an operator can fix the file without reading code.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +90,15 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// A [`ConfigError::Missing`] for `key` of `file`.
+    pub fn missing(file: &Path, key: &str, expected: &str) -> Self {
+        ConfigError::Missing {
+            file: file.to_path_buf(),
+            key: key.to_string(),
+            expected: expected.to_string(),
+        }
+    }
+
     /// The property key this error is about, if it is about one.
     pub fn key(&self) -> Option<&str> {
         match self {

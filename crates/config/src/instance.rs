@@ -308,24 +308,11 @@ impl InstanceConfig {
         l: &InstanceLookup<'_>,
         file: &Path,
     ) -> Result<InstanceConfig, ConfigError> {
-        let mut warnings = Vec::new();
-        if let Some(p) = l.instance {
-            for e in p.entries() {
-                if !keys::is_known(&e.key) {
-                    warnings.push(format!(
-                        "{} line {}: unknown key {} (ignored)",
-                        file.display(),
-                        e.line,
-                        e.key
-                    ));
-                }
-            }
-        }
-        let missing = |key: &str, expected: &str| ConfigError::Missing {
-            file: file.to_path_buf(),
-            key: key.to_string(),
-            expected: expected.to_string(),
+        let warnings = match l.instance {
+            Some(p) => keys::unknown_key_warnings(p, file),
+            None => Vec::new(),
         };
+        let missing = |key: &str, expected: &str| ConfigError::missing(file, key, expected);
         let get = |key: &str, default: Option<&str>| l.get(key, default);
         let text = |key: &str, default: Option<&str>| -> Result<Option<String>, ConfigError> {
             Ok(get(key, default)?.map(|v| v.text))

@@ -159,6 +159,27 @@ pub fn is_known(key: &str) -> bool {
     false
 }
 
+/// One warning per key of `props` that Java Canal does not read:
+/// `"{file} line {n}: unknown key {key} (ignored)"`.
+pub(crate) fn unknown_key_warnings(
+    props: &crate::Properties,
+    file: &std::path::Path,
+) -> Vec<String> {
+    props
+        .entries()
+        .iter()
+        .filter(|e| !is_known(&e.key))
+        .map(|e| {
+            format!(
+                "{} line {}: unknown key {} (ignored)",
+                file.display(),
+                e.line,
+                e.key
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_known;

@@ -251,25 +251,11 @@ impl ServerConfig {
         properties: Properties,
         overrides: Overrides,
     ) -> Result<Self, ConfigError> {
-        let mut warnings = Vec::new();
-        for e in properties.entries() {
-            if !keys::is_known(&e.key) {
-                warnings.push(format!(
-                    "{} line {}: unknown key {} (ignored)",
-                    file.display(),
-                    e.line,
-                    e.key
-                ));
-            }
-        }
+        let mut warnings = keys::unknown_key_warnings(&properties, file);
         let get = |key: &str| server_value(&overrides, &properties, key);
         // Present and non-blank.
         let get_nb = |key: &str| get(key).filter(|v| !v.text.is_empty());
-        let missing = |key: &str, expected: &str| ConfigError::Missing {
-            file: file.to_path_buf(),
-            key: key.to_string(),
-            expected: expected.to_string(),
-        };
+        let missing = |key: &str, expected: &str| ConfigError::missing(file, key, expected);
 
         let ip = get_nb("canal.ip").map(|v| v.text);
         let register_ip = get_nb("canal.register.ip").map(|v| v.text);
@@ -519,11 +505,7 @@ impl ServerConfig {
         let get_nb = |key: &str| {
             server_value(&self.overrides, &self.properties, key).filter(|v| !v.text.is_empty())
         };
-        let missing = |key: &str, expected: &str| ConfigError::Missing {
-            file: self.file.clone(),
-            key: key.to_string(),
-            expected: expected.to_string(),
-        };
+        let missing = |key: &str, expected: &str| ConfigError::missing(&self.file, key, expected);
         Self::settings_for(
             &get_nb,
             &missing,

@@ -203,6 +203,10 @@ fn is_utf8_collation(c: u16) -> bool {
     matches!(c, 33 | 45 | 46 | 76 | 83 | 192..=215 | 223..=247 | 255..=323 | 576..=580 | 1024..=4095)
 }
 
+/// What [`Converter::rows_target`] finds for a rows event: its table map, event type and
+/// resolved table.
+type RowsTarget<'r> = (&'r Arc<TableMap>, EventType, Arc<ResolvedTable>);
+
 impl Converter {
     /// A converter with the given options, no live metadata source and no history store.
     pub fn new(opts: ConvertOptions) -> Result<Self, ParseError> {
@@ -435,14 +439,12 @@ impl Converter {
                     transaction_id: Some((*xid as i64).to_string()),
                     ..Default::default()
                 };
-                let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
-                out.push(self.entry(
-                    hd,
+                out.push(self.control_entry(
+                    ev,
+                    len,
+                    None,
                     EntryType::Transactionend,
                     end.encode_to_vec(),
-                    h,
-                    ev.offset,
-                    false,
                 ));
             }
             EventBody::Query(q) => self.query(ev, q, len, out)?,
@@ -622,6 +624,21 @@ impl Converter {
         }
     }
 
+    /// An entry of a transaction-control event (XID, BEGIN/COMMIT, XA ...): empty schema and
+    /// table names, GTID props, no row count, not DDL.
+    fn control_entry(
+        &self,
+        ev: &Event<'_>,
+        len: u32,
+        event_type: Option<EventType>,
+        t: EntryType,
+        store: Vec<u8>,
+    ) -> ParsedEntry {
+        let h = &ev.header;
+        let hd = self.header(h, ev.offset, len, s(""), s(""), event_type, true, 0);
+        self.entry(hd, t, store, h, ev.offset, false)
+    }
+
     fn entry(
         &self,
         header: Header,
@@ -687,38 +704,35 @@ impl Converter {
                 },
             ]
         };
-        if upper_prefix("XA START") {
+        // BEGIN / COMMIT and XA START / XA END: the same entries, the XA ones with props.
+        let begin = |props: Vec<Pair>| {
             let b = TransactionBegin {
-                props: xa("XA START"),
+                props,
                 thread_id: Some(q.thread_id as i64),
                 ..Default::default()
             };
-            let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
-            out.push(self.entry(
-                hd,
+            self.control_entry(
+                ev,
+                len,
+                None,
                 EntryType::Transactionbegin,
                 b.encode_to_vec(),
-                h,
-                ev.offset,
-                false,
-            ));
+            )
+        };
+        let end = |props: Vec<Pair>| {
+            let e = TransactionEnd {
+                transaction_id: s("0"),
+                props,
+                ..Default::default()
+            };
+            self.control_entry(ev, len, None, EntryType::Transactionend, e.encode_to_vec())
+        };
+        if upper_prefix("XA START") {
+            out.push(begin(xa("XA START")));
             return Ok(());
         }
         if upper_prefix("XA END") {
-            let e = TransactionEnd {
-                transaction_id: s("0"),
-                props: xa("XA END"),
-                ..Default::default()
-            };
-            let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
-            out.push(self.entry(
-                hd,
-                EntryType::Transactionend,
-                e.encode_to_vec(),
-                h,
-                ev.offset,
-                false,
-            ));
+            out.push(end(xa("XA END")));
             return Ok(());
         }
         for (p, t) in [
@@ -732,14 +746,12 @@ impl Converter {
                     props: xa(p),
                     ..Default::default()
                 };
-                let hd = self.header(h, ev.offset, len, s(""), s(""), Some(t), true, 0);
-                out.push(self.entry(
-                    hd,
+                out.push(self.control_entry(
+                    ev,
+                    len,
+                    Some(t),
                     EntryType::Rowdata,
                     rc.encode_to_vec(),
-                    h,
-                    ev.offset,
-                    false,
                 ));
                 return Ok(());
             }
@@ -749,35 +761,11 @@ impl Converter {
                 && sql.as_bytes()[sql.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
         };
         if ends("BEGIN") {
-            let b = TransactionBegin {
-                thread_id: Some(q.thread_id as i64),
-                ..Default::default()
-            };
-            let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
-            out.push(self.entry(
-                hd,
-                EntryType::Transactionbegin,
-                b.encode_to_vec(),
-                h,
-                ev.offset,
-                false,
-            ));
+            out.push(begin(Vec::new()));
             return Ok(());
         }
         if ends("COMMIT") {
-            let e = TransactionEnd {
-                transaction_id: s("0"),
-                ..Default::default()
-            };
-            let hd = self.header(h, ev.offset, len, s(""), s(""), None, true, 0);
-            out.push(self.entry(
-                hd,
-                EntryType::Transactionend,
-                e.encode_to_vec(),
-                h,
-                ev.offset,
-                false,
-            ));
+            out.push(end(Vec::new()));
             return Ok(());
         }
         let results = ddl::classify(&sql, &default_db);
@@ -1042,14 +1030,14 @@ impl Converter {
         Ok(Some(r))
     }
 
-    fn rows(
+    /// The table map, event type and resolved table of a rows event; `None` when the event is
+    /// filtered out (`filter_rows`, table filters, per-type DML filters) or its table cannot
+    /// be resolved.
+    fn rows_target<'r>(
         &mut self,
         ev: &Event<'_>,
-        r: &canal_binlog::event::RowsEvent<'_>,
-        len: u32,
-        out: &mut Vec<ParsedEntry>,
-    ) -> Result<(), ParseError> {
-        let h = &ev.header;
+        r: &'r canal_binlog::event::RowsEvent<'_>,
+    ) -> Result<Option<RowsTarget<'r>>, ParseError> {
         let Some(tm) = r.table.as_ref() else {
             return Err(ParseError::TableIdNotFound {
                 table_id: r.table_id,
@@ -1057,8 +1045,8 @@ impl Converter {
                 offset: ev.offset,
             });
         };
-        if !self.table_passes(&tm.schema, &tm.table) || self.opts.filter_rows {
-            return Ok(());
+        if self.opts.filter_rows || !self.table_passes_cached(&tm.schema, &tm.table) {
+            return Ok(None);
         }
         let event_type = match r.kind {
             RowsKind::Write => EventType::Insert,
@@ -1071,9 +1059,23 @@ impl Converter {
             _ => self.opts.filter_dml_delete,
         };
         if skip {
-            return Ok(());
+            return Ok(None);
         }
         let Some(rt) = self.resolve(tm, ev)? else {
+            return Ok(None);
+        };
+        Ok(Some((tm, event_type, rt)))
+    }
+
+    fn rows(
+        &mut self,
+        ev: &Event<'_>,
+        r: &canal_binlog::event::RowsEvent<'_>,
+        len: u32,
+        out: &mut Vec<ParsedEntry>,
+    ) -> Result<(), ParseError> {
+        let h = &ev.header;
+        let Some((tm, event_type, rt)) = self.rows_target(ev, r)? else {
             return Ok(());
         };
         let mut row_datas = Vec::new();
@@ -1162,30 +1164,7 @@ impl Converter {
         out: &mut Vec<ParsedEntry>,
     ) -> Result<(), ParseError> {
         let h = &ev.header;
-        let Some(tm) = r.table.as_ref() else {
-            return Err(ParseError::TableIdNotFound {
-                table_id: r.table_id,
-                file: self.file.clone(),
-                offset: ev.offset,
-            });
-        };
-        if self.opts.filter_rows || !self.table_passes_cached(&tm.schema, &tm.table) {
-            return Ok(());
-        }
-        let event_type = match r.kind {
-            RowsKind::Write => EventType::Insert,
-            RowsKind::Update | RowsKind::PartialUpdate => EventType::Update,
-            RowsKind::Delete => EventType::Delete,
-        };
-        let skip = match event_type {
-            EventType::Insert => self.opts.filter_dml_insert,
-            EventType::Update => self.opts.filter_dml_update,
-            _ => self.opts.filter_dml_delete,
-        };
-        if skip {
-            return Ok(());
-        }
-        let Some(rt) = self.resolve(tm, ev)? else {
+        let Some((tm, event_type, rt)) = self.rows_target(ev, r)? else {
             return Ok(());
         };
         let mut sc = std::mem::take(&mut self.scratch);

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use canal_binlog::event::EventBody;
-use canal_binlog::BinlogFile;
+use canal_binlog::event::{Event, EventBody};
+use canal_binlog::{BinlogFile, EventDecoder};
 use canal_protocol::entry::{
     Column, Entry, EntryType, EventType, Header, Pair, RowChange, TransactionBegin, TransactionEnd,
 };
@@ -32,27 +32,14 @@ pub fn convert_file_with(
     path: &Path,
     emit_from: u64,
 ) -> Result<Vec<ParsedEntry>, ParseError> {
-    let file = BinlogFile::open(path)?.map_err(|e| ParseError::Decode(e.to_string()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    conv.set_file(&name);
+    let (file, name) = open_for(conv, path)?;
     let mut out = Vec::new();
     let mut scratch = Vec::new();
     let mut events = file.events();
     while let Some(ev) = events.next() {
         let ev = ev.map_err(|e| ParseError::Decode(format!("{name}: {e}")))?;
         scratch.clear();
-        if let EventBody::TransactionPayload(p) = &ev.body {
-            let len = ev.header.event_size;
-            for inner in events.decoder().payload_events(ev.offset, p) {
-                let inner = inner.map_err(|e| ParseError::Decode(format!("{name}: {e}")))?;
-                conv.convert_inner(&inner, len, &mut scratch)?;
-            }
-        } else {
-            conv.convert(&ev, &mut scratch)?;
-        }
+        convert_event(conv, events.decoder(), &ev, &name, &mut scratch)?;
         if ev.offset >= emit_from {
             out.append(&mut scratch);
         }
@@ -67,12 +54,7 @@ pub fn convert_file_from(
     path: &Path,
     start: u64,
 ) -> Result<Vec<ParsedEntry>, ParseError> {
-    let file = BinlogFile::open(path)?.map_err(|e| ParseError::Decode(e.to_string()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    conv.set_file(&name);
+    let (file, name) = open_for(conv, path)?;
     let mut out = Vec::new();
     let mut events = file.events();
     while let Some(ev) = events.next() {
@@ -81,17 +63,41 @@ pub fn convert_file_from(
         if ev.offset < start && !fde {
             continue;
         }
-        if let EventBody::TransactionPayload(p) = &ev.body {
-            let len = ev.header.event_size;
-            for inner in events.decoder().payload_events(ev.offset, p) {
-                let inner = inner.map_err(|e| ParseError::Decode(format!("{name}: {e}")))?;
-                conv.convert_inner(&inner, len, &mut out)?;
-            }
-        } else {
-            conv.convert(&ev, &mut out)?;
-        }
+        convert_event(conv, events.decoder(), &ev, &name, &mut out)?;
     }
     Ok(out)
+}
+
+/// Opens a binlog file and sets the converter's file name to its name (returned too).
+fn open_for(conv: &mut Converter, path: &Path) -> Result<(BinlogFile, String), ParseError> {
+    let file = BinlogFile::open(path)?.map_err(|e| ParseError::Decode(e.to_string()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    conv.set_file(&name);
+    Ok((file, name))
+}
+
+/// Converts one event of file `name` into `out`; a TRANSACTION_PAYLOAD's inner events one by
+/// one, each accounted with the payload event's length.
+fn convert_event(
+    conv: &mut Converter,
+    decoder: &mut EventDecoder,
+    ev: &Event<'_>,
+    name: &str,
+    out: &mut Vec<ParsedEntry>,
+) -> Result<(), ParseError> {
+    if let EventBody::TransactionPayload(p) = &ev.body {
+        let len = ev.header.event_size;
+        for inner in decoder.payload_events(ev.offset, p) {
+            let inner = inner.map_err(|e| ParseError::Decode(format!("{name}: {e}")))?;
+            conv.convert_inner(&inner, len, out)?;
+        }
+        Ok(())
+    } else {
+        conv.convert(ev, out)
+    }
 }
 
 fn pairs(p: &[Pair]) -> J {

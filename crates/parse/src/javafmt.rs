@@ -13,71 +13,76 @@ use std::cmp::Ordering;
 
 /// `Float.toString(f)` of JDK <= 18.
 pub fn float_to_string(f: f32) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
     let bits = f.to_bits();
-    let neg = bits >> 31 != 0;
-    if f.is_infinite() {
-        return if neg {
-            "-Infinity".into()
-        } else {
-            "Infinity".into()
-        };
-    }
-    let mut fract = bits & 0x007f_ffff;
-    let mut bin_exp = ((bits >> 23) & 0xff) as i32;
-    let n_sig;
-    if bin_exp == 0 {
-        if fract == 0 {
-            return if neg { "-0.0".into() } else { "0.0".into() };
-        }
-        let lz = fract.leading_zeros() as i32;
-        let shift = lz - (31 - 23);
-        fract <<= shift;
-        bin_exp = 1 - shift;
-        n_sig = 32 - lz;
-    } else {
-        fract |= 1 << 23;
-        n_sig = 24;
-    }
-    bin_exp -= 127;
-    let d = dtoa(bin_exp, (fract as u64) << (52 - 23), n_sig);
-    render(neg, &d)
+    let fields = FpFields {
+        neg: bits >> 31 != 0,
+        fract: u64::from(bits & 0x007f_ffff),
+        exp: ((bits >> 23) & 0xff) as i32,
+        mant_bits: 23,
+        bias: 127,
+    };
+    to_java_string(f.is_nan(), f.is_infinite(), fields)
 }
 
 /// `Double.toString(d)` of JDK <= 18.
 pub fn double_to_string(v: f64) -> String {
-    if v.is_nan() {
+    let bits = v.to_bits();
+    let fields = FpFields {
+        neg: bits >> 63 != 0,
+        fract: bits & ((1u64 << 52) - 1),
+        exp: ((bits >> 52) & 0x7ff) as i32,
+        mant_bits: 52,
+        bias: 1023,
+    };
+    to_java_string(v.is_nan(), v.is_infinite(), fields)
+}
+
+/// The IEEE 754 fields of a float or double.
+struct FpFields {
+    /// Sign bit.
+    neg: bool,
+    /// Stored fraction (without the implicit bit).
+    fract: u64,
+    /// Stored (biased) exponent.
+    exp: i32,
+    /// Fraction width: 23 (float) or 52 (double).
+    mant_bits: i32,
+    /// Exponent bias: 127 or 1023.
+    bias: i32,
+}
+
+/// The shared part of `Float.toString` / `Double.toString`: special values, normalizing
+/// subnormals, then the digit generation on the value widened to a double's fraction.
+fn to_java_string(nan: bool, infinite: bool, f: FpFields) -> String {
+    if nan {
         return "NaN".into();
     }
-    let bits = v.to_bits();
-    let neg = bits >> 63 != 0;
-    if v.is_infinite() {
+    let neg = f.neg;
+    if infinite {
         return if neg {
             "-Infinity".into()
         } else {
             "Infinity".into()
         };
     }
-    let mut fract = bits & ((1u64 << 52) - 1);
-    let mut bin_exp = ((bits >> 52) & 0x7ff) as i32;
+    let mut fract = f.fract;
+    let mut bin_exp = f.exp;
     let n_sig;
     if bin_exp == 0 {
         if fract == 0 {
             return if neg { "-0.0".into() } else { "0.0".into() };
         }
         let lz = fract.leading_zeros() as i32;
-        let shift = lz - (63 - 52);
+        let shift = lz - (63 - f.mant_bits);
         fract <<= shift;
         bin_exp = 1 - shift;
         n_sig = 64 - lz;
     } else {
-        fract |= 1 << 52;
-        n_sig = 53;
+        fract |= 1 << f.mant_bits;
+        n_sig = f.mant_bits + 1;
     }
-    bin_exp -= 1023;
-    let d = dtoa(bin_exp, fract, n_sig);
+    bin_exp -= f.bias;
+    let d = dtoa(bin_exp, fract << (52 - f.mant_bits), n_sig);
     render(neg, &d)
 }
 
@@ -202,84 +207,54 @@ fn dtoa(bin_exp: i32, fract_bits: u64, n_sig: i32) -> DecDigits {
     let high;
     let low_digit_diff: Ordering;
     if bbits < 64 && ten_s_bits < 64 {
+        // Java's digit loop in `int` (32-bit) or `long` (64-bit) arithmetic, wrapping as Java
+        // does; the same code for both widths, so written once as a macro over the type.
+        macro_rules! fast_digits {
+            ($t:ty) => {{
+                let five: $t = 5;
+                let mut b = (fb as $t)
+                    .wrapping_mul(five.wrapping_pow(b5 as u32))
+                    .wrapping_shl(b2 as u32);
+                let s = five.wrapping_pow(s5 as u32).wrapping_shl(s2 as u32);
+                let mut m = five.wrapping_pow(m5 as u32).wrapping_shl(m2 as u32);
+                let tens = s.wrapping_mul(10);
+                let q = b / s;
+                b = (b % s).wrapping_mul(10);
+                m = m.wrapping_mul(10);
+                let mut lo = b < m;
+                let mut hi = b.wrapping_add(m) > tens;
+                if q == 0 && !hi {
+                    dec_exp -= 1;
+                } else {
+                    digits.push(b'0' + q as u8);
+                }
+                if !(-3..8).contains(&dec_exp) {
+                    hi = false;
+                    lo = false;
+                }
+                while !lo && !hi {
+                    let q = b / s;
+                    b = (b % s).wrapping_mul(10);
+                    m = m.wrapping_mul(10);
+                    if m > 0 {
+                        lo = b < m;
+                        hi = b.wrapping_add(m) > tens;
+                    } else {
+                        lo = true;
+                        hi = true;
+                    }
+                    digits.push(b'0' + q as u8);
+                }
+                let diff = (b.wrapping_shl(1)).wrapping_sub(tens);
+                low_digit_diff = diff.cmp(&0);
+                low = lo;
+                high = hi;
+            }};
+        }
         if bbits < 32 && ten_s_bits < 32 {
-            // 32-bit arithmetic with Java int wrapping.
-            let mut b = (fb as i32)
-                .wrapping_mul(5i32.wrapping_pow(b5 as u32))
-                .wrapping_shl(b2 as u32);
-            let s = 5i32.wrapping_pow(s5 as u32).wrapping_shl(s2 as u32);
-            let mut m = 5i32.wrapping_pow(m5 as u32).wrapping_shl(m2 as u32);
-            let tens = s.wrapping_mul(10);
-            let q = b / s;
-            b = (b % s).wrapping_mul(10);
-            m = m.wrapping_mul(10);
-            let mut lo = b < m;
-            let mut hi = b.wrapping_add(m) > tens;
-            if q == 0 && !hi {
-                dec_exp -= 1;
-            } else {
-                digits.push(b'0' + q as u8);
-            }
-            if !(-3..8).contains(&dec_exp) {
-                hi = false;
-                lo = false;
-            }
-            while !lo && !hi {
-                let q = b / s;
-                b = (b % s).wrapping_mul(10);
-                m = m.wrapping_mul(10);
-                if m > 0 {
-                    lo = b < m;
-                    hi = b.wrapping_add(m) > tens;
-                } else {
-                    lo = true;
-                    hi = true;
-                }
-                digits.push(b'0' + q as u8);
-            }
-            let diff = (b.wrapping_shl(1)).wrapping_sub(tens) as i64;
-            low_digit_diff = diff.cmp(&0);
-            low = lo;
-            high = hi;
+            fast_digits!(i32);
         } else {
-            // 64-bit arithmetic with Java long wrapping.
-            let mut b = (fb as i64)
-                .wrapping_mul(5i64.wrapping_pow(b5 as u32))
-                .wrapping_shl(b2 as u32);
-            let s = 5i64.wrapping_pow(s5 as u32).wrapping_shl(s2 as u32);
-            let mut m = 5i64.wrapping_pow(m5 as u32).wrapping_shl(m2 as u32);
-            let tens = s.wrapping_mul(10);
-            let q = b / s;
-            b = (b % s).wrapping_mul(10);
-            m = m.wrapping_mul(10);
-            let mut lo = b < m;
-            let mut hi = b.wrapping_add(m) > tens;
-            if q == 0 && !hi {
-                dec_exp -= 1;
-            } else {
-                digits.push(b'0' + q as u8);
-            }
-            if !(-3..8).contains(&dec_exp) {
-                hi = false;
-                lo = false;
-            }
-            while !lo && !hi {
-                let q = b / s;
-                b = (b % s).wrapping_mul(10);
-                m = m.wrapping_mul(10);
-                if m > 0 {
-                    lo = b < m;
-                    hi = b.wrapping_add(m) > tens;
-                } else {
-                    lo = true;
-                    hi = true;
-                }
-                digits.push(b'0' + q as u8);
-            }
-            let diff = (b.wrapping_shl(1)).wrapping_sub(tens);
-            low_digit_diff = diff.cmp(&0);
-            low = lo;
-            high = hi;
+            fast_digits!(i64);
         }
     } else {
         let mut bv = Big::from_u64(fb);
@@ -546,6 +521,11 @@ mod tests {
         assert_eq!(double_to_string(-1.25e10), "-1.25E10");
         assert_eq!(double_to_string(0.0), "0.0");
         assert_eq!(double_to_string(-0.0), "-0.0");
+        // Extremes, subnormal and normal (Java's Double/Float.MIN_VALUE and MAX_VALUE).
+        assert_eq!(double_to_string(f64::from_bits(1)), "4.9E-324");
+        assert_eq!(double_to_string(f64::MAX), "1.7976931348623157E308");
+        assert_eq!(float_to_string(f32::from_bits(1)), "1.4E-45");
+        assert_eq!(float_to_string(f32::MAX), "3.4028235E38");
         assert_eq!(double_to_string(1e20), "1.0E20");
     }
 }

@@ -16,7 +16,7 @@ pub fn to_canal_text(doc: &[u8]) -> String {
         return String::new();
     }
     let mut out = String::with_capacity(doc.len() + 8);
-    match bj::parse(doc).and_then(|v| write_value(&v, &mut out, 0)) {
+    match bj::parse(doc).and_then(|v| write_value(&v, &mut out)) {
         Ok(()) => out,
         Err(e) => {
             tracing::warn!("malformed binary JSON ({e}); emitting raw bytes");
@@ -45,7 +45,7 @@ pub fn diff_to_canal_text(payload: &[u8], column: &str) -> Option<String> {
         if let Some(v) = d.value {
             let mut s = String::new();
             let v = bj::parse(v).ok()?;
-            write_value(&v, &mut s, 0).ok()?;
+            write_value(&v, &mut s).ok()?;
             arg.push_str(", ");
             arg.push_str(&s);
         }
@@ -64,45 +64,21 @@ pub fn diff_to_canal_text(payload: &[u8], column: &str) -> Option<String> {
     Some(expr)
 }
 
-fn write_value(v: &JsonValue<'_>, out: &mut String, depth: usize) -> Result<(), bj::JsonError> {
-    if depth > bj::MAX_DEPTH {
-        return Err(bj::JsonError("nesting too deep"));
+/// Canal's renderings of the scalars (§3.4); the containers and the rest are
+/// [`bj::write_text_with`]'s, which Canal's `JsonConversion` matches.
+struct CanalStyle;
+
+impl bj::TextStyle for CanalStyle {
+    fn string(&self, s: &[u8], out: &mut String) {
+        write_str(s, out);
     }
-    match v {
-        JsonValue::Object(o) => {
-            out.push('{');
-            for (i, m) in o.iter().enumerate() {
-                let (k, v) = m?;
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_str(k, out);
-                out.push_str(": ");
-                write_value(&v, out, depth + 1)?;
-            }
-            out.push('}');
-        }
-        JsonValue::Array(a) => {
-            out.push('[');
-            for (i, e) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(&e?, out, depth + 1)?;
-            }
-            out.push(']');
-        }
-        JsonValue::Null => out.push_str("null"),
-        JsonValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        JsonValue::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        JsonValue::UInt(u) => {
-            let _ = write!(out, "{u}");
-        }
-        JsonValue::Double(d) => out.push_str(&double_to_string(*d)),
-        JsonValue::String(s) => write_str(s, out),
-        JsonValue::Opaque { field_type, data } => match field_type {
+
+    fn double(&self, d: f64, out: &mut String) {
+        out.push_str(&double_to_string(d));
+    }
+
+    fn opaque(&self, field_type: u8, data: &[u8], out: &mut String) -> Result<(), bj::JsonError> {
+        match field_type {
             246 => {
                 let d = bj::opaque_decimal(data).ok_or(bj::JsonError("bad opaque decimal"))?;
                 out.push_str(&canal_decimal(&d));
@@ -145,9 +121,13 @@ fn write_value(v: &JsonValue<'_>, out: &mut String, depth: usize) -> Result<(), 
                 }
             }
             _ => write_str(data, out),
-        },
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+fn write_value(v: &JsonValue<'_>, out: &mut String) -> Result<(), bj::JsonError> {
+    bj::write_text_with(v, out, &CanalStyle)
 }
 
 /// Canal's JSON string escaping (§3.4).
