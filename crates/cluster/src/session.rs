@@ -445,6 +445,7 @@ impl ZkSession {
         drop(current);
         // The original connection may win the session back before the second one closes it
         // (the close then fails with SessionMoved), so retry until the generation changes.
+        let mut last_err = None;
         for _ in 0..5 {
             let info = info.clone();
             let hosts = hosts.clone();
@@ -458,10 +459,11 @@ impl ZkSession {
                     Ok::<(), ClusterError>(())
                 })
                 .await?;
-            if let Err(ClusterError::Zk(zk::Error::SessionExpired)) = attempt {
+            match attempt {
                 // already gone
-            } else {
-                attempt?;
+                Ok(()) | Err(ClusterError::Zk(zk::Error::SessionExpired)) => {}
+                // e.g. a connect timeout on a loaded machine: try again, report it if nothing moved
+                Err(e) => last_err = Some(e),
             }
             let mut rx = self.subscribe();
             let moved = tokio::time::timeout(
@@ -473,7 +475,7 @@ impl ZkSession {
                 return Ok(());
             }
         }
-        Err(ClusterError::Timeout(Duration::from_secs(15)))
+        Err(last_err.unwrap_or(ClusterError::Timeout(Duration::from_secs(15))))
     }
 }
 
