@@ -49,6 +49,45 @@ fn sandbox() -> Option<(String, String)> {
     }
 }
 
+/// Writes a conf dir for destination `dest` (memory meta, ITEMSIZE store, TSDB off) that starts
+/// at `file`:`pos` on `addr` with the given credentials and a `{schema}\\..*` filter, and loads
+/// it. The temp dir must outlive the instance.
+fn instance_conf(
+    addr: &str,
+    dest: &str,
+    file: &str,
+    pos: &str,
+    user: &str,
+    password: &str,
+    schema: &str,
+) -> (tempfile::TempDir, canal_config::InstanceConfig) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let conf = tmp.path().join("conf");
+    fs::create_dir_all(conf.join(dest)).expect("mkdir");
+    fs::write(
+        conf.join("canal.properties"),
+        format!(
+            "canal.serverMode = tcp\ncanal.destinations = {dest}\ncanal.instance.global.mode = spring\n\
+             canal.instance.global.lazy = false\n\
+             canal.instance.global.spring.xml = classpath:spring/memory-instance.xml\n\
+             canal.instance.memory.batch.mode = ITEMSIZE\ncanal.instance.tsdb.enable = false\n"
+        ),
+    )
+    .expect("write");
+    fs::write(
+        conf.join(dest).join("instance.properties"),
+        format!(
+            "canal.instance.master.address = {addr}\ncanal.instance.master.journal.name = {file}\n\
+             canal.instance.master.position = {pos}\ncanal.instance.dbUsername = {user}\n\
+             canal.instance.dbPassword = {password}\ncanal.instance.filter.regex = {schema}\\\\..*\n"
+        ),
+    )
+    .expect("write");
+    let server = ServerConfig::load(&conf, Overrides::none()).expect("conf loads");
+    let cfg = server.load_instance(dest).expect("instance loads");
+    (tmp, cfg)
+}
+
 async fn root(socket: &str) -> Connection {
     let mut o = ConnectOptions::new("localhost", 3306, "root", "");
     o.socket = Some(socket.into());
@@ -82,28 +121,7 @@ async fn rows_written_to_mariadb_reach_the_store() {
     let file = status.get(0, "File").expect("file").to_string();
     let pos = status.get(0, "Position").expect("pos").to_string();
 
-    let tmp = tempfile::tempdir().expect("tmp");
-    let conf = tmp.path().join("conf");
-    fs::create_dir_all(conf.join("e2e")).expect("mkdir");
-    fs::write(
-        conf.join("canal.properties"),
-        "canal.serverMode = tcp\ncanal.destinations = e2e\ncanal.instance.global.mode = spring\n\
-         canal.instance.global.lazy = false\n\
-         canal.instance.global.spring.xml = classpath:spring/memory-instance.xml\n\
-         canal.instance.memory.batch.mode = ITEMSIZE\ncanal.instance.tsdb.enable = false\n",
-    )
-    .expect("write");
-    fs::write(
-        conf.join("e2e/instance.properties"),
-        format!(
-            "canal.instance.master.address = {addr}\ncanal.instance.master.journal.name = {file}\n\
-             canal.instance.master.position = {pos}\ncanal.instance.dbUsername = canal\n\
-             canal.instance.dbPassword = canal\ncanal.instance.filter.regex = {schema}\\\\..*\n"
-        ),
-    )
-    .expect("write");
-    let server = ServerConfig::load(&conf, Overrides::none()).expect("conf loads");
-    let cfg = server.load_instance("e2e").expect("instance loads");
+    let (_tmp, cfg) = instance_conf(&addr, "e2e", &file, &pos, "canal", "canal", &schema);
 
     let capture = Capture::default();
     let launcher = PipelineLauncher::new(capture.clone());
@@ -222,28 +240,7 @@ async fn subscribe_filter_replaces_the_instance_filter() {
     let status = admin.query("show master status").await.expect("status");
     let file = status.get(0, "File").expect("file").to_string();
     let pos = status.get(0, "Position").expect("pos").to_string();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let conf = tmp.path().join("conf");
-    fs::create_dir_all(conf.join("f")).expect("mkdir");
-    fs::write(
-        conf.join("canal.properties"),
-        "canal.serverMode = tcp\ncanal.destinations = f\ncanal.instance.global.mode = spring\n\
-         canal.instance.global.lazy = false\n\
-         canal.instance.global.spring.xml = classpath:spring/memory-instance.xml\n\
-         canal.instance.memory.batch.mode = ITEMSIZE\ncanal.instance.tsdb.enable = false\n",
-    )
-    .expect("write");
-    fs::write(
-        conf.join("f/instance.properties"),
-        format!(
-            "canal.instance.master.address = {addr}\ncanal.instance.master.journal.name = {file}\n\
-             canal.instance.master.position = {pos}\ncanal.instance.dbUsername = canal\n\
-             canal.instance.dbPassword = canal\ncanal.instance.filter.regex = {schema}\\\\..*\n"
-        ),
-    )
-    .expect("write");
-    let server = ServerConfig::load(&conf, Overrides::none()).expect("conf loads");
-    let cfg = server.load_instance("f").expect("instance loads");
+    let (_tmp, cfg) = instance_conf(&addr, "f", &file, &pos, "canal", "canal", &schema);
     let capture = Capture::default();
     let launcher = PipelineLauncher::new(capture.clone());
     let running = launcher.launch(cfg).await.expect("launch");
@@ -313,28 +310,7 @@ async fn throughput_rows_per_second() {
     let status = admin.query("show master status").await.expect("status");
     let file = status.get(0, "File").expect("file").to_string();
     let pos = status.get(0, "Position").expect("pos").to_string();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let conf = tmp.path().join("conf");
-    fs::create_dir_all(conf.join("tp")).expect("mkdir");
-    fs::write(
-        conf.join("canal.properties"),
-        "canal.serverMode = tcp\ncanal.destinations = tp\ncanal.instance.global.mode = spring\n\
-         canal.instance.global.lazy = false\n\
-         canal.instance.global.spring.xml = classpath:spring/memory-instance.xml\n\
-         canal.instance.memory.batch.mode = ITEMSIZE\ncanal.instance.tsdb.enable = false\n",
-    )
-    .expect("write");
-    fs::write(
-        conf.join("tp/instance.properties"),
-        format!(
-            "canal.instance.master.address = {addr}\ncanal.instance.master.journal.name = {file}\n\
-             canal.instance.master.position = {pos}\ncanal.instance.dbUsername = canal\n\
-             canal.instance.dbPassword = canal\ncanal.instance.filter.regex = {schema}\\\\..*\n"
-        ),
-    )
-    .expect("write");
-    let server = ServerConfig::load(&conf, Overrides::none()).expect("conf loads");
-    let cfg = server.load_instance("tp").expect("instance loads");
+    let (_tmp, cfg) = instance_conf(&addr, "tp", &file, &pos, "canal", "canal", &schema);
     let write_start = Instant::now();
     for k in 0..10 {
         admin
@@ -409,28 +385,7 @@ async fn killed_dump_connection_resumes_without_loss_or_duplicates() {
     let status = admin.query("show master status").await.expect("status");
     let file = status.get(0, "File").expect("file").to_string();
     let pos = status.get(0, "Position").expect("pos").to_string();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let conf = tmp.path().join("conf");
-    fs::create_dir_all(conf.join("rc")).expect("mkdir");
-    fs::write(
-        conf.join("canal.properties"),
-        "canal.serverMode = tcp\ncanal.destinations = rc\ncanal.instance.global.mode = spring\n\
-         canal.instance.global.lazy = false\n\
-         canal.instance.global.spring.xml = classpath:spring/memory-instance.xml\n\
-         canal.instance.memory.batch.mode = ITEMSIZE\ncanal.instance.tsdb.enable = false\n",
-    )
-    .expect("write");
-    fs::write(
-        conf.join("rc/instance.properties"),
-        format!(
-            "canal.instance.master.address = {addr}\ncanal.instance.master.journal.name = {file}\n\
-             canal.instance.master.position = {pos}\ncanal.instance.dbUsername = {user}\n\
-             canal.instance.dbPassword = pw\ncanal.instance.filter.regex = {schema}\\\\..*\n"
-        ),
-    )
-    .expect("write");
-    let server = ServerConfig::load(&conf, Overrides::none()).expect("conf loads");
-    let cfg = server.load_instance("rc").expect("instance loads");
+    let (_tmp, cfg) = instance_conf(&addr, "rc", &file, &pos, &user, "pw", &schema);
     let capture = Capture::default();
     let launcher = PipelineLauncher::new(capture.clone());
     let running = launcher.launch(cfg).await.expect("launch");
@@ -567,28 +522,7 @@ async fn start_inside_a_transaction_rescans_to_its_start() {
     }
     let rows_pos = rows_pos.expect("our rows event");
 
-    let tmp = tempfile::tempdir().expect("tmp");
-    let conf = tmp.path().join("conf");
-    fs::create_dir_all(conf.join("ti")).expect("mkdir");
-    fs::write(
-        conf.join("canal.properties"),
-        "canal.serverMode = tcp\ncanal.destinations = ti\ncanal.instance.global.mode = spring\n\
-         canal.instance.global.lazy = false\n\
-         canal.instance.global.spring.xml = classpath:spring/memory-instance.xml\n\
-         canal.instance.memory.batch.mode = ITEMSIZE\ncanal.instance.tsdb.enable = false\n",
-    )
-    .expect("write");
-    fs::write(
-        conf.join("ti/instance.properties"),
-        format!(
-            "canal.instance.master.address = {addr}\ncanal.instance.master.journal.name = {file}\n\
-             canal.instance.master.position = {rows_pos}\ncanal.instance.dbUsername = canal\n\
-             canal.instance.dbPassword = canal\ncanal.instance.filter.regex = {schema}\\\\..*\n"
-        ),
-    )
-    .expect("write");
-    let server = ServerConfig::load(&conf, Overrides::none()).expect("conf loads");
-    let cfg = server.load_instance("ti").expect("instance loads");
+    let (_tmp, cfg) = instance_conf(&addr, "ti", &file, &rows_pos, "canal", "canal", &schema);
     let capture = Capture::default();
     let launcher = PipelineLauncher::new(capture.clone());
     let running = launcher.launch(cfg).await.expect("launch");
