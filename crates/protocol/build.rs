@@ -5,7 +5,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     // SAFETY: build scripts are single-threaded; prost-build reads PROTOC from the environment.
     unsafe { std::env::set_var("PROTOC", protoc) };
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../proto");
+    // Read at run time, not with `env!`: the compiled build script is shared by every checkout
+    // that uses the same target dir, and a baked-in path would point at another (maybe deleted) clone.
+    let dir = format!("{}/../../proto", std::env::var("CARGO_MANIFEST_DIR")?);
     let files = [
         format!("{dir}/CanalProtocol.proto"),
         format!("{dir}/EntryProtocol.proto"),
@@ -17,6 +19,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = prost_build::Config::new();
     // Every bytes field is `Bytes`: stored entries reach MESSAGES and storeValue without a copy.
     config.bytes(["."]);
-    config.compile_protos(&files, &[dir])?;
+    config.compile_protos(&files, &[&dir])?;
     Ok(())
 }
