@@ -6,12 +6,14 @@ mod client_support;
 use std::time::{Duration, Instant};
 
 use canal_binlog::client::{
-    binlog_status, find_by_timestamp, preflight, server_id, start_dump, Backoff, BinlogEvent,
-    BinlogStream, ClientError, Connection, Flavor, PreflightOptions, ReplicaClient, ReplicaOptions,
-    StartPosition, StreamItem,
+    binlog_status, preflight, server_id, Backoff, ClientError, Connection, Flavor,
+    PreflightOptions, ReplicaClient, StartPosition, StreamItem,
 };
 use canal_binlog::event::types;
-use client_support::{exec, live_addr, opts, unique};
+use client_support::{
+    assert_checksums, canal, create_table, drop_table, dump, dump_error, exec, file_pos, live_addr,
+    opts, read_table_commit, read_until, replica_opts, timestamp_case, unique, TableCommit,
+};
 
 const VAR: &str = "CANAL_TEST_MARIADB";
 
@@ -22,79 +24,6 @@ async fn root(addr: &str) -> Connection {
         "/tmp/canal-mariadb/run/mysqld.sock",
     )
     .await
-}
-
-fn replica_opts(server_id: u32) -> ReplicaOptions {
-    ReplicaOptions {
-        server_id,
-        heartbeat_period: Duration::from_secs(1),
-        read_timeout: Duration::from_secs(10),
-        register: true,
-    }
-}
-
-/// Schema and table named by a TABLE_MAP event body.
-fn table_map_name(ev: &BinlogEvent) -> Option<(String, String)> {
-    let b = ev.body();
-    let mut i = 8; // table id (6) + flags (2)
-    let sl = usize::from(*b.get(i)?);
-    let schema = String::from_utf8_lossy(b.get(i + 1..i + 1 + sl)?).into_owned();
-    i += 1 + sl + 1;
-    let tl = usize::from(*b.get(i)?);
-    let table = String::from_utf8_lossy(b.get(i + 1..i + 1 + tl)?).into_owned();
-    Some((schema, table))
-}
-
-/// Reads events until `pred` matches (or panics after `limit`), checking position continuity.
-async fn read_until(
-    stream: &mut BinlogStream,
-    limit: Duration,
-    contiguous: bool,
-    mut pred: impl FnMut(&BinlogEvent) -> bool,
-) -> Vec<BinlogEvent> {
-    let deadline = Instant::now() + limit;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ev = tokio::time::timeout(left, stream.next_event())
-            .await
-            .expect("timed out waiting for the expected event")
-            .expect("binlog stream error");
-        if let Some(prev) = seen
-            .iter()
-            .rev()
-            .find(|e: &&BinlogEvent| !e.artificial && !e.is_heartbeat())
-        {
-            let prev: &BinlogEvent = prev;
-            if contiguous && !ev.artificial && !ev.is_heartbeat() && ev.file == prev.file {
-                assert_eq!(
-                    ev.offset, prev.next_offset,
-                    "events must be contiguous: {:?} after {:?}",
-                    ev.header, prev.header
-                );
-            }
-        }
-        if !ev.artificial && !ev.is_heartbeat() {
-            // Sandbox files are far below 4 GiB: offsets are exactly what the header says.
-            assert_eq!(
-                ev.next_offset,
-                u64::from(ev.header.log_pos),
-                "{:?}",
-                ev.header
-            );
-            assert_eq!(
-                ev.offset,
-                ev.next_offset - u64::from(ev.header.event_size),
-                "{:?}",
-                ev.header
-            );
-        }
-        let done = pred(&ev);
-        seen.push(ev);
-        if done {
-            return seen;
-        }
-    }
 }
 
 #[tokio::test]
@@ -215,14 +144,7 @@ async fn missing_replication_privilege_is_a_clear_error() {
             let mut rr = root(&addr).await;
             binlog_status(&mut rr).await.unwrap()
         };
-        let start = StartPosition::FilePos {
-            file: st.file,
-            pos: st.position,
-        };
-        let e = match start_dump(c, &replica_opts(54_321), &start).await {
-            Err(e) => e,
-            Ok(mut s) => s.next_event().await.unwrap_err(),
-        };
+        let e = dump_error(c, 54_321, &file_pos(&st)).await;
         eprintln!("dump without REPLICATION SLAVE: {e}");
         assert!(
             matches!(e, ClientError::MissingPrivilege { .. }),
@@ -238,9 +160,7 @@ async fn missing_replication_privilege_is_a_clear_error() {
 #[tokio::test]
 async fn preflight_checks_format_and_reports_position() {
     let Some(addr) = live_addr(VAR) else { return };
-    let mut c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
+    let mut c = canal(&addr).await;
     let st = preflight(&mut c, &PreflightOptions::default())
         .await
         .expect("ROW server passes");
@@ -273,41 +193,16 @@ async fn dump_from_current_position_sees_inserted_rows() {
     let Some(addr) = live_addr(VAR) else { return };
     let table = unique("dump");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[&format!(
-            "CREATE TABLE test.{table} (id INT PRIMARY KEY, v VARCHAR(20))"
-        )],
-    )
-    .await;
+    create_table(&mut r, &table, "id INT PRIMARY KEY, v VARCHAR(20)").await;
     let st = binlog_status(&mut r).await.unwrap();
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
-    let mut s = start_dump(
-        c,
-        &replica_opts(54_001),
-        &StartPosition::FilePos {
-            file: st.file.clone(),
-            pos: st.position,
-        },
-    )
-    .await
-    .expect("dump starts");
+    let mut s = dump(&addr, 54_001, &file_pos(&st)).await;
     assert!(s.checksum(), "the sandbox runs binlog_checksum=CRC32");
     exec(
         &mut r,
         &[&format!("INSERT INTO test.{table} VALUES (1,'a'),(2,'b')")],
     )
     .await;
-    let mut mapped = false;
-    let events = read_until(&mut s, Duration::from_secs(20), true, |ev| {
-        if ev.event_type() == types::TABLE_MAP {
-            mapped = table_map_name(ev).is_some_and(|(d, t)| d == "test" && t == table);
-        }
-        mapped && ev.event_type() == types::XID
-    })
-    .await;
+    let events = read_table_commit(&mut s, &table, Duration::from_secs(20), true).await;
     // The first event is the artificial ROTATE naming the start position.
     let first = &events[0];
     assert_eq!(first.event_type(), types::ROTATE);
@@ -332,15 +227,7 @@ async fn dump_from_current_position_sees_inserted_rows() {
         "{:?}",
         rows.gtid
     );
-    for e in &events {
-        let (body, crc) = e.data.split_at(e.data.len() - 4);
-        assert_eq!(
-            crc32fast::hash(body).to_le_bytes(),
-            crc,
-            "checksum of {:?}",
-            e.header
-        );
-    }
+    assert_checksums(&events);
     // The XID ends where the server says the binlog now ends (nobody else wrote meanwhile) or
     // before it.
     let xid = events.last().unwrap();
@@ -348,7 +235,7 @@ async fn dump_from_current_position_sees_inserted_rows() {
     assert_eq!(&*xid.file, after.file.as_str());
     assert!(xid.next_offset <= after.position);
     s.close().await.unwrap();
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    drop_table(&mut r, &table).await;
 }
 
 #[tokio::test]
@@ -356,32 +243,12 @@ async fn dump_from_mariadb_gtid() {
     let Some(addr) = live_addr(VAR) else { return };
     let table = unique("gtid");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[&format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)")],
-    )
-    .await;
+    create_table(&mut r, &table, "id INT PRIMARY KEY").await;
     let st = binlog_status(&mut r).await.unwrap();
     assert!(!st.gtid_set.is_empty());
     exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (7)")]).await;
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
-    let mut s = start_dump(
-        c,
-        &replica_opts(54_002),
-        &StartPosition::Gtid(st.gtid_set.clone()),
-    )
-    .await
-    .expect("GTID dump");
-    let mut mapped = false;
-    let events = read_until(&mut s, Duration::from_secs(20), false, |ev| {
-        if ev.event_type() == types::TABLE_MAP {
-            mapped = table_map_name(ev).is_some_and(|(_, t)| t == table);
-        }
-        mapped && ev.event_type() == types::XID
-    })
-    .await;
+    let mut s = dump(&addr, 54_002, &StartPosition::Gtid(st.gtid_set.clone())).await;
+    let events = read_table_commit(&mut s, &table, Duration::from_secs(20), false).await;
     // The dump starts right after the given GTID: the first real GTID event is the next one.
     let (dom_srv, seq) = st.gtid_set.rsplit_once('-').unwrap();
     let next = format!("{dom_srv}-{}", seq.parse::<u64>().unwrap() + 1);
@@ -414,26 +281,16 @@ async fn dump_from_mariadb_gtid() {
     assert_eq!(&*first_gtid.file, st.file.as_str());
     assert!(first_gtid.offset >= st.position);
     s.close().await.unwrap();
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    drop_table(&mut r, &table).await;
 }
 
 #[tokio::test]
 async fn heartbeat_arrives_when_idle() {
     let Some(addr) = live_addr(VAR) else { return };
-    let mut c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
+    let mut c = canal(&addr).await;
     let st = binlog_status(&mut c).await.unwrap();
-    let mut s = start_dump(
-        c,
-        &replica_opts(54_003),
-        &StartPosition::FilePos {
-            file: st.file.clone(),
-            pos: st.position,
-        },
-    )
-    .await
-    .unwrap();
+    c.quit().await.unwrap();
+    let mut s = dump(&addr, 54_003, &file_pos(&st)).await;
     let t0 = Instant::now();
     let events = read_until(&mut s, Duration::from_secs(8), true, |ev| ev.is_heartbeat()).await;
     let hb = events.last().unwrap();
@@ -447,17 +304,12 @@ async fn heartbeat_arrives_when_idle() {
 #[tokio::test]
 async fn dump_of_a_missing_binlog_is_the_purged_error() {
     let Some(addr) = live_addr(VAR) else { return };
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
+    let c = canal(&addr).await;
     let start = StartPosition::FilePos {
         file: "mysql-bin.999999".into(),
         pos: 4,
     };
-    let e = match start_dump(c, &replica_opts(54_004), &start).await {
-        Err(e) => e,
-        Ok(mut s) => s.next_event().await.unwrap_err(),
-    };
+    let e = dump_error(c, 54_004, &start).await;
     eprintln!("missing binlog: {e}");
     assert!(e.is_purged(), "{e:?}");
     assert!(!e.is_transient());
@@ -470,19 +322,12 @@ async fn reconnect_after_kill_resumes_at_the_committed_boundary() {
     let Some(addr) = live_addr(VAR) else { return };
     let table = unique("recon");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[&format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)")],
-    )
-    .await;
+    create_table(&mut r, &table, "id INT PRIMARY KEY").await;
     let st = binlog_status(&mut r).await.unwrap();
     let mut client = ReplicaClient::new(
         opts(&addr, "canal", "canal"),
         replica_opts(54_005),
-        StartPosition::FilePos {
-            file: st.file.clone(),
-            pos: st.position,
-        },
+        file_pos(&st),
     )
     .with_backoff(Backoff {
         initial: Duration::from_millis(100),
@@ -493,15 +338,12 @@ async fn reconnect_after_kill_resumes_at_the_committed_boundary() {
     exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (1)")]).await;
     // Read up to the XID of our first insert and commit there.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut mapped = false;
+    let mut commit = TableCommit::new(&table);
     let committed = loop {
         assert!(Instant::now() < deadline, "first transaction not seen");
         match client.next().await.expect("event") {
             StreamItem::Event(ev) => {
-                if ev.event_type() == types::TABLE_MAP {
-                    mapped = table_map_name(&ev).is_some_and(|(_, t)| t == table);
-                }
-                if mapped && ev.event_type() == types::XID {
+                if commit.committed(&ev) {
                     break StartPosition::FilePos {
                         file: ev.file.to_string(),
                         pos: ev.next_offset,
@@ -525,7 +367,7 @@ async fn reconnect_after_kill_resumes_at_the_committed_boundary() {
     let mut reconnected = false;
     let mut first_real_offset = None;
     let mut rows_after = 0;
-    let mut mapped = false;
+    let mut commit = TableCommit::new(&table);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         assert!(
@@ -544,13 +386,11 @@ async fn reconnect_after_kill_resumes_at_the_committed_boundary() {
                 if !ev.artificial && !ev.is_heartbeat() && first_real_offset.is_none() {
                     first_real_offset = Some((ev.file.to_string(), ev.offset));
                 }
-                if ev.event_type() == types::TABLE_MAP {
-                    mapped = table_map_name(&ev).is_some_and(|(_, t)| t == table);
-                }
-                if mapped && ev.event_type() == types::WRITE_ROWS_V1 {
+                let done = commit.committed(&ev);
+                if commit.mapped() && ev.event_type() == types::WRITE_ROWS_V1 {
                     rows_after += 1;
                 }
-                if mapped && ev.event_type() == types::XID {
+                if done {
                     break;
                 }
             }
@@ -568,49 +408,15 @@ async fn reconnect_after_kill_resumes_at_the_committed_boundary() {
     // Only the second insert (one rows event) follows the boundary; the first is not repeated.
     assert_eq!(rows_after, 1);
     client.close().await;
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    drop_table(&mut r, &table).await;
 }
 
 #[tokio::test]
 async fn timestamp_search_finds_the_last_boundary_before() {
     let Some(addr) = live_addr(VAR) else { return };
-    let table = unique("ts");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[
-            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
-            &format!("INSERT INTO test.{table} VALUES (1)"),
-        ],
-    )
-    .await;
-    let p1 = binlog_status(&mut r).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let ts_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let p2 = binlog_status(&mut r).await.unwrap();
-    exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (2)")]).await;
-
-    let found = find_by_timestamp(&opts(&addr, "canal", "canal"), &replica_opts(54_006), ts_ms)
-        .await
-        .expect("found");
-    assert_eq!(found.file, p1.file);
-    assert!(
-        found.position >= p1.position && found.position <= p2.position,
-        "{found:?} not in [{p1:?}, {p2:?}]"
-    );
-    assert!(found.timestamp_ms < ts_ms);
-    assert_eq!(found.server_id, 1);
-
-    // Before every binlog: nothing found.
-    let e = find_by_timestamp(&opts(&addr, "canal", "canal"), &replica_opts(54_007), 1000)
-        .await
-        .unwrap_err();
-    assert!(matches!(e, ClientError::PositionNotFound(_)), "{e:?}");
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    let case = timestamp_case(&addr, &mut r, (54_006, 54_007)).await;
+    assert_eq!(case.found.server_id, 1);
 }
 
 /// Throughput of the raw dump (run by hand: `cargo test --release --test client_mariadb
@@ -621,11 +427,10 @@ async fn dump_throughput() {
     let Some(addr) = live_addr(VAR) else { return };
     let table = unique("tput");
     let mut r = root(&addr).await;
-    exec(
+    create_table(
         &mut r,
-        &[&format!(
-            "CREATE TABLE test.{table} (id INT PRIMARY KEY, a BIGINT, b VARCHAR(64), c DOUBLE)"
-        )],
+        &table,
+        "id INT PRIMARY KEY, a BIGINT, b VARCHAR(64), c DOUBLE",
     )
     .await;
     let st = binlog_status(&mut r).await.unwrap();
@@ -635,19 +440,7 @@ async fn dump_throughput() {
     )
     .await;
     let end = binlog_status(&mut r).await.unwrap();
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
-    let mut s = start_dump(
-        c,
-        &replica_opts(54_099),
-        &StartPosition::FilePos {
-            file: st.file.clone(),
-            pos: st.position,
-        },
-    )
-    .await
-    .unwrap();
+    let mut s = dump(&addr, 54_099, &file_pos(&st)).await;
     let t0 = Instant::now();
     let (mut n, mut bytes) = (0u64, 0u64);
     loop {
@@ -666,7 +459,7 @@ async fn dump_throughput() {
         n as f64 / secs
     );
     s.close().await.unwrap();
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    drop_table(&mut r, &table).await;
 }
 
 #[tokio::test]

@@ -5,14 +5,16 @@
 mod client_support;
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use canal_binlog::client::{
-    binlog_status, find_by_timestamp, start_dump, BinlogEvent, BinlogStream, ClientError,
-    Connection, Flavor, ReplicaOptions, SslMode, StartPosition,
+    binlog_status, BinlogEvent, ClientError, Connection, Flavor, SslMode, StartPosition,
 };
 use canal_binlog::event::types;
-use client_support::{exec, live_addr, opts, unique};
+use client_support::{
+    assert_checksums, canal, create_table, drop_table, dump, dump_error, exec, file_pos, live_addr,
+    opts, read_table_commit, read_until, replica_opts, timestamp_case, unique, TableCommit,
+};
 
 const VAR: &str = "CANAL_TEST_MYSQL9";
 
@@ -30,60 +32,6 @@ async fn root(addr: &str) -> Connection {
 fn cache_lock() -> &'static tokio::sync::Mutex<()> {
     static L: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
     L.get_or_init(|| tokio::sync::Mutex::new(()))
-}
-
-fn replica_opts(server_id: u32) -> ReplicaOptions {
-    ReplicaOptions {
-        server_id,
-        heartbeat_period: Duration::from_secs(1),
-        read_timeout: Duration::from_secs(10),
-        register: true,
-    }
-}
-
-fn table_map_name(ev: &BinlogEvent) -> Option<String> {
-    let b = ev.body();
-    let mut i = 8;
-    let sl = usize::from(*b.get(i)?);
-    i += 1 + sl + 1;
-    let tl = usize::from(*b.get(i)?);
-    Some(String::from_utf8_lossy(b.get(i + 1..i + 1 + tl)?).into_owned())
-}
-
-async fn read_until(
-    stream: &mut BinlogStream,
-    limit: Duration,
-    mut pred: impl FnMut(&BinlogEvent) -> bool,
-) -> Vec<BinlogEvent> {
-    let deadline = Instant::now() + limit;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ev = tokio::time::timeout(left, stream.next_event())
-            .await
-            .expect("timed out waiting for the expected event")
-            .expect("binlog stream error");
-        if !ev.artificial && !ev.is_heartbeat() {
-            // Sandbox files are far below 4 GiB: offsets are exactly what the header says.
-            assert_eq!(
-                ev.next_offset,
-                u64::from(ev.header.log_pos),
-                "{:?}",
-                ev.header
-            );
-            assert_eq!(
-                ev.offset,
-                ev.next_offset - u64::from(ev.header.event_size),
-                "{:?}",
-                ev.header
-            );
-        }
-        let done = pred(&ev);
-        seen.push(ev);
-        if done {
-            return seen;
-        }
-    }
 }
 
 #[tokio::test]
@@ -174,14 +122,7 @@ async fn dump_from_gtid_set_and_file_position() {
     let Some(addr) = live_addr(VAR) else { return };
     let table = unique("gtid");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[
-            "CREATE DATABASE IF NOT EXISTS test",
-            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
-        ],
-    )
-    .await;
+    create_table(&mut r, &table, "id INT PRIMARY KEY").await;
     let st = binlog_status(&mut r).await.unwrap();
     assert!(!st.gtid_set.is_empty(), "gtid_mode=ON expected: {st:?}");
     let uuid = r.query("select @@server_uuid").await.unwrap().rows[0][0]
@@ -190,24 +131,8 @@ async fn dump_from_gtid_set_and_file_position() {
     exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (1)")]).await;
 
     // GTID dump: only transactions outside the set arrive; ours is among them.
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
-    let mut s = start_dump(
-        c,
-        &replica_opts(64_001),
-        &StartPosition::Gtid(st.gtid_set.clone()),
-    )
-    .await
-    .unwrap();
-    let mut mapped = false;
-    let events = read_until(&mut s, Duration::from_secs(20), |ev| {
-        if ev.event_type() == types::TABLE_MAP {
-            mapped = table_map_name(ev).is_some_and(|t| t == table);
-        }
-        mapped && ev.event_type() == types::XID
-    })
-    .await;
+    let mut s = dump(&addr, 64_001, &StartPosition::Gtid(st.gtid_set.clone())).await;
+    let events = read_table_commit(&mut s, &table, Duration::from_secs(20), false).await;
     let executed_max: i64 = st
         .gtid_set
         .split(',')
@@ -251,28 +176,9 @@ async fn dump_from_gtid_set_and_file_position() {
     s.close().await.unwrap();
 
     // File/position dump from the status taken before the insert sees the same rows, contiguously.
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
-    let mut s = start_dump(
-        c,
-        &replica_opts(64_002),
-        &StartPosition::FilePos {
-            file: st.file.clone(),
-            pos: st.position,
-        },
-    )
-    .await
-    .unwrap();
+    let mut s = dump(&addr, 64_002, &file_pos(&st)).await;
     assert!(s.checksum());
-    let mut mapped = false;
-    let events = read_until(&mut s, Duration::from_secs(20), |ev| {
-        if ev.event_type() == types::TABLE_MAP {
-            mapped = table_map_name(ev).is_some_and(|t| t == table);
-        }
-        mapped && ev.event_type() == types::XID
-    })
-    .await;
+    let events = read_table_commit(&mut s, &table, Duration::from_secs(20), true).await;
     let real: Vec<&BinlogEvent> = events
         .iter()
         .filter(|e| !e.artificial && !e.is_heartbeat())
@@ -285,52 +191,28 @@ async fn dump_from_gtid_set_and_file_position() {
             w[1].header, w[0].header
         );
     }
-    for e in &events {
-        let (body, crc) = e.data.split_at(e.data.len() - 4);
-        assert_eq!(
-            crc32fast::hash(body).to_le_bytes(),
-            crc,
-            "checksum of {:?}",
-            e.header
-        );
-    }
+    assert_checksums(&events);
     s.close().await.unwrap();
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    drop_table(&mut r, &table).await;
 }
 
 #[tokio::test]
 async fn heartbeat_and_missing_file_on_mysql() {
     let Some(addr) = live_addr(VAR) else { return };
-    let mut c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
+    let mut c = canal(&addr).await;
     let st = binlog_status(&mut c).await.expect("show binary log status");
-    let mut s = start_dump(
-        c,
-        &replica_opts(64_003),
-        &StartPosition::FilePos {
-            file: st.file.clone(),
-            pos: st.position,
-        },
-    )
-    .await
-    .unwrap();
-    let events = read_until(&mut s, Duration::from_secs(8), |ev| ev.is_heartbeat()).await;
+    let mut s = dump(&addr, 64_003, &file_pos(&st)).await;
+    let events = read_until(&mut s, Duration::from_secs(8), true, |ev| ev.is_heartbeat()).await;
     let hb = events.last().unwrap();
     assert_eq!(hb.offset, hb.next_offset);
     s.close().await.unwrap();
 
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
+    let c = canal(&addr).await;
     let start = StartPosition::FilePos {
         file: "mysql-bin.999999".into(),
         pos: 4,
     };
-    let e = match start_dump(c, &replica_opts(64_004), &start).await {
-        Err(e) => e,
-        Ok(mut s) => s.next_event().await.unwrap_err(),
-    };
+    let e = dump_error(c, 64_004, &start).await;
     assert!(e.is_purged(), "{e:?}");
 }
 
@@ -352,14 +234,7 @@ async fn missing_replication_privilege_on_mysql() {
     let mut o = opts(&addr, &user, "pw");
     o.tls.mode = SslMode::Required;
     let c = Connection::connect(&o).await.expect("login");
-    let start = StartPosition::FilePos {
-        file: st.file,
-        pos: st.position,
-    };
-    let e = match start_dump(c, &replica_opts(64_005), &start).await {
-        Err(e) => e,
-        Ok(mut s) => s.next_event().await.unwrap_err(),
-    };
+    let e = dump_error(c, 64_005, &file_pos(&st)).await;
     eprintln!("MySQL dump without REPLICATION SLAVE: {e}");
     assert!(matches!(e, ClientError::MissingPrivilege { .. }), "{e:?}");
     exec(&mut r, &[&format!("DROP USER '{user}'@'%'")]).await;
@@ -368,39 +243,13 @@ async fn missing_replication_privilege_on_mysql() {
 #[tokio::test]
 async fn timestamp_search_on_mysql() {
     let Some(addr) = live_addr(VAR) else { return };
-    let table = unique("ts");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[
-            "CREATE DATABASE IF NOT EXISTS test",
-            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
-            &format!("INSERT INTO test.{table} VALUES (1)"),
-        ],
-    )
-    .await;
-    let p1 = binlog_status(&mut r).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let ts_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let p2 = binlog_status(&mut r).await.unwrap();
-    exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (2)")]).await;
-    let found = find_by_timestamp(&opts(&addr, "canal", "canal"), &replica_opts(64_006), ts_ms)
-        .await
-        .expect("found");
-    assert_eq!(found.file, p1.file);
+    let case = timestamp_case(&addr, &mut r, (64_006, 64_010)).await;
     assert!(
-        found.position >= p1.position && found.position <= p2.position,
-        "{found:?} vs {p1:?} {p2:?}"
+        case.found.gtid.is_some(),
+        "GTID of the found transaction: {:?}",
+        case.found
     );
-    assert!(
-        found.gtid.is_some(),
-        "GTID of the found transaction: {found:?}"
-    );
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
 }
 
 #[tokio::test]
@@ -409,14 +258,7 @@ async fn reconnect_after_kill_resumes_from_the_committed_gtid_set() {
     let Some(addr) = live_addr(VAR) else { return };
     let table = unique("recon");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[
-            "CREATE DATABASE IF NOT EXISTS test",
-            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
-        ],
-    )
-    .await;
+    create_table(&mut r, &table, "id INT PRIMARY KEY").await;
     let st = binlog_status(&mut r).await.unwrap();
     let mut client = ReplicaClient::new(
         opts(&addr, "canal", "canal"),
@@ -431,7 +273,7 @@ async fn reconnect_after_kill_resumes_from_the_committed_gtid_set() {
     exec(&mut r, &[&format!("INSERT INTO test.{table} VALUES (1)")]).await;
     // The executed set right after our first transaction is the committed boundary.
     let committed = binlog_status(&mut r).await.unwrap().gtid_set;
-    let mut mapped = false;
+    let mut commit = TableCommit::new(&table);
     let first_gtid = loop {
         match tokio::time::timeout(Duration::from_secs(20), client.next())
             .await
@@ -439,10 +281,7 @@ async fn reconnect_after_kill_resumes_from_the_committed_gtid_set() {
             .expect("event")
         {
             StreamItem::Event(ev) => {
-                if ev.event_type() == types::TABLE_MAP {
-                    mapped = table_map_name(&ev).is_some_and(|t| t == table);
-                }
-                if mapped && ev.event_type() == types::XID {
+                if commit.committed(&ev) {
                     break ev.gtid.clone().expect("gtid of the transaction");
                 }
             }
@@ -461,7 +300,7 @@ async fn reconnect_after_kill_resumes_from_the_committed_gtid_set() {
     .await;
     let mut reconnected = false;
     let mut gtids_after = Vec::new();
-    let mut mapped = false;
+    let mut commit = TableCommit::new(&table);
     loop {
         match tokio::time::timeout(Duration::from_secs(30), client.next())
             .await
@@ -476,10 +315,7 @@ async fn reconnect_after_kill_resumes_from_the_committed_gtid_set() {
                 if ev.event_type() == types::GTID {
                     gtids_after.push(ev.gtid.clone().unwrap());
                 }
-                if ev.event_type() == types::TABLE_MAP {
-                    mapped = table_map_name(&ev).is_some_and(|t| t == table);
-                }
-                if mapped && ev.event_type() == types::XID {
+                if commit.committed(&ev) {
                     break;
                 }
             }
@@ -492,7 +328,7 @@ async fn reconnect_after_kill_resumes_from_the_committed_gtid_set() {
         "{first_gtid} was committed and must not be re-sent"
     );
     client.close().await;
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    drop_table(&mut r, &table).await;
 }
 
 /// A row larger than 16 MiB: the statement goes out as several packets and the rows event comes
@@ -502,14 +338,7 @@ async fn events_larger_than_16mib_round_trip() {
     let Some(addr) = live_addr(VAR) else { return };
     let table = unique("big");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[
-            "CREATE DATABASE IF NOT EXISTS test",
-            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY, b LONGBLOB)"),
-        ],
-    )
-    .await;
+    create_table(&mut r, &table, "id INT PRIMARY KEY, b LONGBLOB").await;
     let st = binlog_status(&mut r).await.unwrap();
     let blob_len = 17 * 1024 * 1024 + 123;
     let sql = format!(
@@ -517,33 +346,12 @@ async fn events_larger_than_16mib_round_trip() {
         "y".repeat(blob_len)
     );
     assert!(sql.len() > 0xFF_FFFF);
-    let mut w = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
+    let mut w = canal(&addr).await;
     let e = w.query(&sql).await.unwrap_err(); // canal has no INSERT privilege: the server read it all
     assert_eq!(e.server_error().map(|s| s.code), Some(1142), "{e}");
     exec(&mut r, &[&sql]).await;
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
-    let mut s = start_dump(
-        c,
-        &replica_opts(64_008),
-        &StartPosition::FilePos {
-            file: st.file.clone(),
-            pos: st.position,
-        },
-    )
-    .await
-    .unwrap();
-    let mut mapped = false;
-    let events = read_until(&mut s, Duration::from_secs(30), |ev| {
-        if ev.event_type() == types::TABLE_MAP {
-            mapped = table_map_name(ev).is_some_and(|t| t == table);
-        }
-        mapped && ev.event_type() == types::XID
-    })
-    .await;
+    let mut s = dump(&addr, 64_008, &file_pos(&st)).await;
+    let events = read_table_commit(&mut s, &table, Duration::from_secs(30), true).await;
     let rows = events
         .iter()
         .rev()
@@ -558,7 +366,7 @@ async fn events_larger_than_16mib_round_trip() {
     assert_eq!(crc32fast::hash(body).to_le_bytes(), crc);
     assert!(rows.data.windows(64).any(|w| w.iter().all(|&b| b == b'y')));
     s.close().await.unwrap();
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    drop_table(&mut r, &table).await;
 }
 
 #[tokio::test]
@@ -566,14 +374,7 @@ async fn tagged_gtids_are_tracked() {
     let Some(addr) = live_addr(VAR) else { return };
     let table = unique("tag");
     let mut r = root(&addr).await;
-    exec(
-        &mut r,
-        &[
-            "CREATE DATABASE IF NOT EXISTS test",
-            &format!("CREATE TABLE test.{table} (id INT PRIMARY KEY)"),
-        ],
-    )
-    .await;
+    create_table(&mut r, &table, "id INT PRIMARY KEY").await;
     let st = binlog_status(&mut r).await.unwrap();
     let uuid = r.query("select @@server_uuid").await.unwrap().rows[0][0]
         .clone()
@@ -587,27 +388,8 @@ async fn tagged_gtids_are_tracked() {
         ],
     )
     .await;
-    let c = Connection::connect(&opts(&addr, "canal", "canal"))
-        .await
-        .unwrap();
-    let mut s = start_dump(
-        c,
-        &replica_opts(64_009),
-        &StartPosition::FilePos {
-            file: st.file.clone(),
-            pos: st.position,
-        },
-    )
-    .await
-    .unwrap();
-    let mut mapped = false;
-    let events = read_until(&mut s, Duration::from_secs(20), |ev| {
-        if ev.event_type() == types::TABLE_MAP {
-            mapped = table_map_name(ev).is_some_and(|t| t == table);
-        }
-        mapped && ev.event_type() == types::XID
-    })
-    .await;
+    let mut s = dump(&addr, 64_009, &file_pos(&st)).await;
+    let events = read_table_commit(&mut s, &table, Duration::from_secs(20), true).await;
     let xid = events.last().unwrap();
     let g = xid.gtid.as_deref().expect("the tagged GTID is tracked");
     let prefix = format!("{uuid}:canal_rs_tag:");
@@ -617,5 +399,5 @@ async fn tagged_gtids_are_tracked() {
     );
     assert!(events.iter().any(|e| e.event_type() == types::GTID_TAGGED));
     s.close().await.unwrap();
-    exec(&mut r, &[&format!("DROP TABLE test.{table}")]).await;
+    drop_table(&mut r, &table).await;
 }
