@@ -7,10 +7,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use canal_cluster::{MonitorOptions, ServerRunningMonitor, ZkOptions, ZkSession};
+use canal_cluster::{MonitorOptions, ZkSession};
 use common::*;
 
 fn srvr_mode(host: &str) -> Option<String> {
@@ -43,35 +42,16 @@ async fn zookeeper_leader_kill_keeps_service() {
         .to_string();
 
     let cs = format!("{ens}{}", unique_root("ensemble"));
-    let o = ZkOptions {
-        session_timeout: Duration::from_secs(4),
-        initial_connect_timeout: Some(Duration::from_secs(20)),
-        operation_timeout: Duration::from_secs(10),
-    };
-    let sa = ZkSession::connect(&cs, o.clone()).await.unwrap();
-    let sb = ZkSession::connect(&cs, o).await.unwrap();
-    let journal = Arc::new(Journal::default());
-    let (ra, rb) = (
-        Recorder::new("a", journal.clone()),
-        Recorder::new("b", journal.clone()),
-    );
-    let ma = ServerRunningMonitor::new(
-        Some(sa.clone()),
-        "ens",
-        "10.0.0.1:11111",
-        ra.clone(),
-        MonitorOptions::default(),
-    );
-    let mb = ServerRunningMonitor::new(
-        Some(sb.clone()),
-        "ens",
-        "10.0.0.2:11111",
-        rb.clone(),
-        MonitorOptions::default(),
-    );
-    ma.start();
-    assert!(ma.wait_for_active(Duration::from_secs(10)).await);
-    mb.start();
+    let sa = ZkSession::connect(&cs, session_opts(4000)).await.unwrap();
+    let sb = ZkSession::connect(&cs, session_opts(4000)).await.unwrap();
+    let Pair {
+        journal,
+        ra,
+        rb,
+        ma,
+        mb,
+    } = Pair::new(&sa, &sb, "ens", MonitorOptions::default());
+    Pair::start_pair(&ma, &mb).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let t0 = Instant::now();

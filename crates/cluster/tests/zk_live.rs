@@ -23,11 +23,7 @@ const LOG_POSITION_TYPE: &str = "com.alibaba.otter.canal.protocol.position.LogPo
 const POSITION_RANGE_TYPE: &str = "com.alibaba.otter.canal.protocol.position.PositionRange";
 
 fn opts(timeout_ms: u64) -> ZkOptions {
-    ZkOptions {
-        session_timeout: Duration::from_millis(timeout_ms),
-        initial_connect_timeout: Some(Duration::from_secs(20)),
-        operation_timeout: Duration::from_secs(10),
-    }
+    session_opts(timeout_ms)
 }
 
 fn pos(offset: i64, ts: i64) -> LogPosition {
@@ -361,28 +357,14 @@ async fn election_standby_release_and_previous_holder() {
     let cs = format!("{zk_addr}{}", unique_root("election"));
     let sa = ZkSession::connect(&cs, opts(4000)).await.unwrap();
     let sb = ZkSession::connect(&cs, opts(4000)).await.unwrap();
-    let journal = Arc::new(Journal::default());
-    let (ra, rb) = (
-        Recorder::new("a", journal.clone()),
-        Recorder::new("b", journal.clone()),
-    );
-    let ma = ServerRunningMonitor::new(
-        Some(sa.clone()),
-        "d1",
-        "10.0.0.1:11111",
-        ra.clone(),
-        MonitorOptions::default(),
-    );
-    let mb = ServerRunningMonitor::new(
-        Some(sb.clone()),
-        "d1",
-        "10.0.0.2:11111",
-        rb.clone(),
-        MonitorOptions::default(),
-    );
-    ma.start();
-    assert!(ma.wait_for_active(Duration::from_secs(10)).await);
-    mb.start();
+    let Pair {
+        journal,
+        ra,
+        ma,
+        mb,
+        ..
+    } = Pair::new(&sa, &sb, "d1", MonitorOptions::default());
+    Pair::start_pair(&ma, &mb).await;
     // standby: sees the holder, does not start
     assert!(
         eventually(Duration::from_secs(5), || mb.state().running
@@ -486,20 +468,7 @@ async fn election_standby_release_and_previous_holder() {
     ma.stop().await;
     mb.stop().await;
     assert!(!ma.is_active() && !mb.is_active());
-    // every enter is followed by an exit of the same server, never two actives at once
-    let mut active: Option<&'static str> = None;
-    for e in journal.list() {
-        match e {
-            Ev::Enter(n) => {
-                assert!(active.is_none(), "two active servers: {:?}", journal.list());
-                active = Some(n);
-            }
-            Ev::Exit(n) => {
-                assert_eq!(active, Some(n), "exit of a non-active server");
-                active = None;
-            }
-        }
-    }
+    journal.assert_one_active_at_a_time();
     sa.close();
     sb.close();
 }
@@ -520,28 +489,14 @@ async fn partitioned_holder_fences_before_standby_takes_over() {
         .unwrap();
     let timeout = sa.session_timeout();
     eprintln!("negotiated session timeout {timeout:?}");
-    let journal = Arc::new(Journal::default());
-    let (ra, rb) = (
-        Recorder::new("a", journal.clone()),
-        Recorder::new("b", journal.clone()),
-    );
-    let ma = ServerRunningMonitor::new(
-        Some(sa.clone()),
-        "d2",
-        "10.0.0.1:11111",
-        ra.clone(),
-        MonitorOptions::default(),
-    );
-    let mb = ServerRunningMonitor::new(
-        Some(sb.clone()),
-        "d2",
-        "10.0.0.2:11111",
-        rb.clone(),
-        MonitorOptions::default(),
-    );
-    ma.start();
-    assert!(ma.wait_for_active(Duration::from_secs(10)).await);
-    mb.start();
+    let Pair {
+        journal,
+        ra,
+        ma,
+        mb,
+        ..
+    } = Pair::new(&sa, &sb, "d2", MonitorOptions::default());
+    Pair::start_pair(&ma, &mb).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // partition a: its lease must lapse before its session can expire
@@ -622,23 +577,17 @@ async fn parser_failures_and_start_failure_release() {
     let cs = format!("{zk_addr}{}", unique_root("parserfail"));
     let sa = ZkSession::connect(&cs, opts(4000)).await.unwrap();
     let sb = ZkSession::connect(&cs, opts(4000)).await.unwrap();
-    let journal = Arc::new(Journal::default());
-    let (ra, rb) = (
-        Recorder::new("a", journal.clone()),
-        Recorder::new("b", journal.clone()),
-    );
     let o = MonitorOptions {
         takeover_delay: Duration::from_millis(1000),
         parser_failure_threshold: 3,
     };
-    let ma = ServerRunningMonitor::new(
-        Some(sa.clone()),
-        "d3",
-        "10.0.0.1:11111",
-        ra.clone(),
-        o.clone(),
-    );
-    let mb = ServerRunningMonitor::new(Some(sb.clone()), "d3", "10.0.0.2:11111", rb.clone(), o);
+    let Pair {
+        journal,
+        rb,
+        ma,
+        mb,
+        ..
+    } = Pair::new(&sa, &sb, "d3", o);
     // b wins the cold start but cannot start its instance: like Canal's "start failed" it
     // releases the node and stops contending instead of holding it forever
     rb.fail_enter

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use canal_cluster::{ActiveLease, RunningListener};
+use canal_cluster::{
+    ActiveLease, MonitorOptions, RunningListener, ServerRunningMonitor, ZkOptions, ZkSession,
+};
 use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -177,5 +179,79 @@ impl Proxy {
 
     pub fn heal(&self) {
         self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Session options of the live tests: `timeout_ms` session timeout, patient connects.
+pub fn session_opts(timeout_ms: u64) -> ZkOptions {
+    ZkOptions {
+        session_timeout: Duration::from_millis(timeout_ms),
+        initial_connect_timeout: Some(Duration::from_secs(20)),
+        operation_timeout: Duration::from_secs(10),
+    }
+}
+
+/// Two servers contending for one destination: "a" (10.0.0.1:11111) on session `sa` and "b"
+/// (10.0.0.2:11111) on `sb`, journaling into one shared [`Journal`]. Not started.
+pub struct Pair {
+    pub journal: Arc<Journal>,
+    pub ra: Arc<Recorder>,
+    pub rb: Arc<Recorder>,
+    pub ma: ServerRunningMonitor,
+    pub mb: ServerRunningMonitor,
+}
+
+impl Pair {
+    pub fn new(sa: &ZkSession, sb: &ZkSession, destination: &str, o: MonitorOptions) -> Pair {
+        let journal = Arc::new(Journal::default());
+        let ra = Recorder::new("a", journal.clone());
+        let rb = Recorder::new("b", journal.clone());
+        let ma = ServerRunningMonitor::new(
+            Some(sa.clone()),
+            destination,
+            "10.0.0.1:11111",
+            ra.clone(),
+            o.clone(),
+        );
+        let mb = ServerRunningMonitor::new(
+            Some(sb.clone()),
+            destination,
+            "10.0.0.2:11111",
+            rb.clone(),
+            o,
+        );
+        Pair {
+            journal,
+            ra,
+            rb,
+            ma,
+            mb,
+        }
+    }
+
+    /// Starts `ma`, waits until it is active, then starts `mb` as its standby.
+    pub async fn start_pair(ma: &ServerRunningMonitor, mb: &ServerRunningMonitor) {
+        ma.start();
+        assert!(ma.wait_for_active(Duration::from_secs(10)).await);
+        mb.start();
+    }
+}
+
+impl Journal {
+    /// Every enter is followed by an exit of the same server: never two active at once.
+    pub fn assert_one_active_at_a_time(&self) {
+        let mut active: Option<&'static str> = None;
+        for e in self.list() {
+            match e {
+                Ev::Enter(n) => {
+                    assert!(active.is_none(), "two active servers: {:?}", self.list());
+                    active = Some(n);
+                }
+                Ev::Exit(n) => {
+                    assert_eq!(active, Some(n), "exit of a non-active server");
+                    active = None;
+                }
+            }
+        }
     }
 }
