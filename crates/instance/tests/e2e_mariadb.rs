@@ -12,6 +12,7 @@ use canal_binlog::client::conn::{ConnectOptions, Connection};
 use canal_config::{Overrides, ServerConfig};
 use canal_instance::{Launcher, Parts, PipelineLauncher, Registry};
 use canal_protocol::entry::{Entry, EntryType, EventType, RowChange};
+use canal_store::EventStore;
 use parking_lot::Mutex;
 use prost::Message;
 
@@ -96,6 +97,87 @@ async fn root(socket: &str) -> Connection {
         .expect("root connection over the socket")
 }
 
+/// Runs the set-up statements, then returns the source's current file and position.
+async fn prepare(admin: &mut Connection, sqls: &[String]) -> (String, String) {
+    for sql in sqls {
+        if let Err(e) = admin.query(sql).await {
+            panic!("set-up `{sql}`: {e}");
+        }
+    }
+    let status = admin.query("show master status").await.expect("status");
+    let file = status.get(0, "File").expect("file").to_string();
+    let pos = status.get(0, "Position").expect("pos").to_string();
+    (file, pos)
+}
+
+/// A destination launched through the real pipeline, with its registered parts.
+struct Dest {
+    capture: Capture,
+    launcher: PipelineLauncher<Capture>,
+    running: <PipelineLauncher<Capture> as Launcher>::Running,
+    parts: Parts,
+}
+
+impl Dest {
+    async fn launch(cfg: canal_config::InstanceConfig) -> Dest {
+        let capture = Capture::default();
+        let launcher = PipelineLauncher::new(capture.clone());
+        let running = launcher.launch(cfg).await.expect("launch");
+        let parts = capture.0.lock().first().expect("registered").clone();
+        Dest {
+            capture,
+            launcher,
+            running,
+            parts,
+        }
+    }
+
+    fn store(&self) -> Arc<EventStore> {
+        self.parts.store.clone()
+    }
+
+    /// Shuts the destination down; the registry is returned to check the unregistration.
+    async fn shutdown(self) -> Capture {
+        self.launcher.shutdown(self.running).await;
+        self.capture
+    }
+}
+
+/// Gets (`batch` entries at a time) and acks until `f`, called for every entry, has returned
+/// true or `limit` has passed.
+async fn drain(store: &EventStore, batch: i32, limit: Duration, mut f: impl FnMut(Entry) -> bool) {
+    let deadline = Instant::now() + limit;
+    let mut done = false;
+    while !done && Instant::now() < deadline {
+        let got = store
+            .get_timeout(None, batch, Duration::from_millis(100))
+            .await
+            .expect("get");
+        if let Some(range) = &got.range {
+            for ev in &got.events {
+                let entry = Entry::decode(ev.entry.clone().expect("entry bytes")).expect("entry");
+                done |= f(entry);
+            }
+            store
+                .ack(range.end.as_ref().expect("end"), range.end_seq)
+                .expect("ack");
+        }
+    }
+}
+
+/// The after-image values of an INSERT rows entry (none for any other entry).
+fn inserted_values(entry: &Entry) -> Vec<String> {
+    let h = entry.header.clone().unwrap_or_default();
+    if entry.entry_type() != EntryType::Rowdata || h.event_type() != EventType::Insert {
+        return Vec::new();
+    }
+    let rc = RowChange::decode(entry.store_value()).expect("row change");
+    rc.row_datas
+        .iter()
+        .flat_map(|r| r.after_columns.iter().map(|c| c.value().to_string()))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_written_to_mariadb_reach_the_store() {
     let Some((addr, socket)) = sandbox() else {
@@ -103,30 +185,18 @@ async fn rows_written_to_mariadb_reach_the_store() {
     };
     let schema = format!("g_e2e_{}", std::process::id());
     let mut admin = root(&socket).await;
-    admin
-        .query(&format!("drop database if exists {schema}"))
-        .await
-        .expect("drop");
-    admin
-        .query(&format!("create database {schema}"))
-        .await
-        .expect("create db");
-    admin
-        .query(&format!(
-            "create table {schema}.t (id int primary key, v varchar(20))"
-        ))
-        .await
-        .expect("create table");
-    let status = admin.query("show master status").await.expect("status");
-    let file = status.get(0, "File").expect("file").to_string();
-    let pos = status.get(0, "Position").expect("pos").to_string();
-
+    let (file, pos) = prepare(
+        &mut admin,
+        &[
+            format!("drop database if exists {schema}"),
+            format!("create database {schema}"),
+            format!("create table {schema}.t (id int primary key, v varchar(20))"),
+        ],
+    )
+    .await;
     let (_tmp, cfg) = instance_conf(&addr, "e2e", &file, &pos, "canal", "canal", &schema);
-
-    let capture = Capture::default();
-    let launcher = PipelineLauncher::new(capture.clone());
-    let running = launcher.launch(cfg).await.expect("launch");
-    let store = capture.0.lock().first().expect("registered").store.clone();
+    let dest = Dest::launch(cfg).await;
+    let store = dest.store();
 
     admin.query("begin").await.expect("begin");
     admin
@@ -141,64 +211,46 @@ async fn rows_written_to_mariadb_reach_the_store() {
         .await
         .expect("update");
 
-    let deadline = Instant::now() + Duration::from_secs(30);
     let mut rows: Vec<(EventType, Vec<Row>)> = Vec::new();
     let mut ends = 0;
-    while Instant::now() < deadline && (rows.len() < 2 || ends < 2) {
-        let got = store
-            .get_timeout(None, 100, Duration::from_millis(200))
-            .await
-            .expect("get");
-        if let Some(range) = &got.range {
-            for ev in &got.events {
-                let bytes = ev.entry.clone().expect("entry bytes");
-                let entry = Entry::decode(bytes).expect("entry decodes");
-                match entry.entry_type() {
-                    EntryType::Transactionend => ends += 1,
-                    EntryType::Rowdata => {
-                        let h = entry.header.clone().unwrap_or_default();
-                        let rc = RowChange::decode(entry.store_value()).expect("row change");
-                        // MariaDB also yields ANNOTATE_ROWS QUERY entries (compat trap 13).
-                        if rc.is_ddl()
-                            || !matches!(
-                                h.event_type(),
-                                EventType::Insert | EventType::Update | EventType::Delete
-                            )
-                        {
-                            continue;
-                        }
-                        assert_eq!(h.schema_name(), schema);
-                        assert_eq!(h.table_name(), "t");
-                        let data = rc
-                            .row_datas
-                            .iter()
-                            .map(|r| {
-                                r.after_columns
-                                    .iter()
-                                    .map(|c| {
-                                        (
-                                            c.name().to_string(),
-                                            if c.is_null() {
-                                                None
-                                            } else {
-                                                Some(c.value().to_string())
-                                            },
-                                        )
-                                    })
-                                    .collect()
-                            })
-                            .collect();
-                        rows.push((h.event_type(), data));
-                    }
-                    _ => {}
+    drain(&store, 100, Duration::from_secs(30), |entry| {
+        match entry.entry_type() {
+            EntryType::Transactionend => ends += 1,
+            EntryType::Rowdata => {
+                let h = entry.header.clone().unwrap_or_default();
+                let rc = RowChange::decode(entry.store_value()).expect("row change");
+                // MariaDB also yields ANNOTATE_ROWS QUERY entries (compat trap 13).
+                if rc.is_ddl()
+                    || !matches!(
+                        h.event_type(),
+                        EventType::Insert | EventType::Update | EventType::Delete
+                    )
+                {
+                    return false;
                 }
+                assert_eq!(h.schema_name(), schema);
+                assert_eq!(h.table_name(), "t");
+                let data = rc
+                    .row_datas
+                    .iter()
+                    .map(|r| {
+                        r.after_columns
+                            .iter()
+                            .map(|c| {
+                                let v = (!c.is_null()).then(|| c.value().to_string());
+                                (c.name().to_string(), v)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                rows.push((h.event_type(), data));
             }
-            store
-                .ack(range.end.as_ref().expect("end"), range.end_seq)
-                .expect("ack");
+            _ => {}
         }
-    }
-    launcher.shutdown(running).await;
+        rows.len() >= 2 && ends >= 2
+    })
+    .await;
+    let capture = dest.shutdown().await;
     assert!(capture.0.lock().is_empty(), "unregistered on shutdown");
     let _ = admin.query(&format!("drop database {schema}")).await;
 
@@ -229,24 +281,20 @@ async fn subscribe_filter_replaces_the_instance_filter() {
     };
     let schema = format!("g_f2e_{}", std::process::id());
     let mut admin = root(&socket).await;
-    for sql in [
-        format!("drop database if exists {schema}"),
-        format!("create database {schema}"),
-        format!("create table {schema}.t (id int primary key)"),
-        format!("create table {schema}.u (id int primary key)"),
-    ] {
-        admin.query(&sql).await.expect("setup");
-    }
-    let status = admin.query("show master status").await.expect("status");
-    let file = status.get(0, "File").expect("file").to_string();
-    let pos = status.get(0, "Position").expect("pos").to_string();
+    let (file, pos) = prepare(
+        &mut admin,
+        &[
+            format!("drop database if exists {schema}"),
+            format!("create database {schema}"),
+            format!("create table {schema}.t (id int primary key)"),
+            format!("create table {schema}.u (id int primary key)"),
+        ],
+    )
+    .await;
     let (_tmp, cfg) = instance_conf(&addr, "f", &file, &pos, "canal", "canal", &schema);
-    let capture = Capture::default();
-    let launcher = PipelineLauncher::new(capture.clone());
-    let running = launcher.launch(cfg).await.expect("launch");
-    let parts = capture.0.lock().first().expect("registered").clone();
-    parts.set_filter(&format!("{schema}\\.u"));
-    assert_eq!(parts.filter(), Some(format!("{schema}\\.u")));
+    let dest = Dest::launch(cfg).await;
+    dest.parts.set_filter(&format!("{schema}\\.u"));
+    assert_eq!(dest.parts.filter(), Some(format!("{schema}\\.u")));
 
     admin
         .query(&format!("insert into {schema}.t values (1)"))
@@ -256,31 +304,16 @@ async fn subscribe_filter_replaces_the_instance_filter() {
         .query(&format!("insert into {schema}.u values (2)"))
         .await
         .expect("insert u");
-    let deadline = Instant::now() + Duration::from_secs(30);
     let mut tables = Vec::new();
-    while Instant::now() < deadline && !tables.iter().any(|t| t == "u") {
-        let got = parts
-            .store
-            .get_timeout(None, 100, Duration::from_millis(200))
-            .await
-            .expect("get");
-        if let Some(range) = &got.range {
-            for ev in &got.events {
-                let entry = Entry::decode(ev.entry.clone().expect("bytes")).expect("entry");
-                let h = entry.header.clone().unwrap_or_default();
-                if entry.entry_type() == EntryType::Rowdata
-                    && matches!(h.event_type(), EventType::Insert)
-                {
-                    tables.push(h.table_name().to_string());
-                }
-            }
-            parts
-                .store
-                .ack(range.end.as_ref().expect("end"), range.end_seq)
-                .expect("ack");
+    drain(&dest.store(), 100, Duration::from_secs(30), |entry| {
+        let h = entry.header.clone().unwrap_or_default();
+        if entry.entry_type() == EntryType::Rowdata && h.event_type() == EventType::Insert {
+            tables.push(h.table_name().to_string());
         }
-    }
-    launcher.shutdown(running).await;
+        tables.iter().any(|t| t == "u")
+    })
+    .await;
+    dest.shutdown().await;
     let _ = admin.query(&format!("drop database {schema}")).await;
     assert_eq!(tables, vec!["u".to_string()], "only the subscribed table");
 }
@@ -297,19 +330,18 @@ async fn throughput_rows_per_second() {
     };
     let schema = format!("g_tp_{}", std::process::id());
     let mut admin = root(&socket).await;
-    for sql in [
-        format!("drop database if exists {schema}"),
-        format!("create database {schema}"),
-        format!(
-            "create table {schema}.t (id bigint primary key, a int, b varchar(40), c decimal(12,2), \
-             d datetime(3), e double, f char(8), g text, h tinyint, i date, j enum('x','y','z'))"
-        ),
-    ] {
-        admin.query(&sql).await.expect("setup");
-    }
-    let status = admin.query("show master status").await.expect("status");
-    let file = status.get(0, "File").expect("file").to_string();
-    let pos = status.get(0, "Position").expect("pos").to_string();
+    let (file, pos) = prepare(
+        &mut admin,
+        &[
+            format!("drop database if exists {schema}"),
+            format!("create database {schema}"),
+            format!(
+                "create table {schema}.t (id bigint primary key, a int, b varchar(40), c decimal(12,2), \
+                 d datetime(3), e double, f char(8), g text, h tinyint, i date, j enum('x','y','z'))"
+            ),
+        ],
+    )
+    .await;
     let (_tmp, cfg) = instance_conf(&addr, "tp", &file, &pos, "canal", "canal", &schema);
     let write_start = Instant::now();
     for k in 0..10 {
@@ -326,11 +358,8 @@ async fn throughput_rows_per_second() {
     let written = write_start.elapsed();
     // The binlog is complete before the instance starts: this measures catch-up speed.
     let started = Instant::now();
-    let capture = Capture::default();
-    let launcher = PipelineLauncher::new(capture.clone());
-    let running = launcher.launch(cfg).await.expect("launch");
-    let store = capture.0.lock().first().expect("registered").store.clone();
-
+    let dest = Dest::launch(cfg).await;
+    let store = dest.store();
     let mut rows = 0i64;
     let deadline = Instant::now() + Duration::from_secs(120);
     while rows < 100_000 && Instant::now() < deadline {
@@ -350,7 +379,7 @@ async fn throughput_rows_per_second() {
         }
     }
     let total = started.elapsed();
-    launcher.shutdown(running).await;
+    dest.shutdown().await;
     let _ = admin.query(&format!("drop database {schema}")).await;
     eprintln!(
         "rows {rows}: written in {:.2}s, all in the store after {:.2}s = {:.0} rows/s",
@@ -372,55 +401,32 @@ async fn killed_dump_connection_resumes_without_loss_or_duplicates() {
     let schema = format!("g_rc_{pid}");
     let user = format!("g_rc_{pid}");
     let mut admin = root(&socket).await;
-    for sql in [
-        format!("drop database if exists {schema}"),
-        format!("create database {schema}"),
-        format!("create table {schema}.t (id int primary key)"),
-        format!("drop user if exists '{user}'@'%'"),
-        format!("create user '{user}'@'%' identified by 'pw'"),
-        format!("grant select, replication slave, replication client on *.* to '{user}'@'%'"),
-    ] {
-        admin.query(&sql).await.expect("setup");
-    }
-    let status = admin.query("show master status").await.expect("status");
-    let file = status.get(0, "File").expect("file").to_string();
-    let pos = status.get(0, "Position").expect("pos").to_string();
+    let (file, pos) = prepare(
+        &mut admin,
+        &[
+            format!("drop database if exists {schema}"),
+            format!("create database {schema}"),
+            format!("create table {schema}.t (id int primary key)"),
+            format!("drop user if exists '{user}'@'%'"),
+            format!("create user '{user}'@'%' identified by 'pw'"),
+            format!("grant select, replication slave, replication client on *.* to '{user}'@'%'"),
+        ],
+    )
+    .await;
     let (_tmp, cfg) = instance_conf(&addr, "rc", &file, &pos, &user, "pw", &schema);
-    let capture = Capture::default();
-    let launcher = PipelineLauncher::new(capture.clone());
-    let running = launcher.launch(cfg).await.expect("launch");
-    let store = capture.0.lock().first().expect("registered").store.clone();
+    let dest = Dest::launch(cfg).await;
+    let store = dest.store();
 
     let mut ids: Vec<String> = Vec::new();
     let collect = |want: usize| {
         let store = store.clone();
         let mut got_ids = Vec::new();
         async move {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while got_ids.len() < want && Instant::now() < deadline {
-                let got = store
-                    .get_timeout(None, 100, Duration::from_millis(100))
-                    .await
-                    .expect("get");
-                if let Some(range) = &got.range {
-                    for ev in &got.events {
-                        let entry = Entry::decode(ev.entry.clone().expect("bytes")).expect("entry");
-                        let h = entry.header.clone().unwrap_or_default();
-                        if entry.entry_type() != EntryType::Rowdata
-                            || h.event_type() != EventType::Insert
-                        {
-                            continue;
-                        }
-                        let rc = RowChange::decode(entry.store_value()).expect("row change");
-                        for r in &rc.row_datas {
-                            got_ids.extend(r.after_columns.iter().map(|c| c.value().to_string()));
-                        }
-                    }
-                    store
-                        .ack(range.end.as_ref().expect("end"), range.end_seq)
-                        .expect("ack");
-                }
-            }
+            drain(&store, 100, Duration::from_secs(30), |entry| {
+                got_ids.extend(inserted_values(&entry));
+                got_ids.len() >= want
+            })
+            .await;
             // Anything extra (a duplicate) would show up shortly after.
             tokio::time::sleep(Duration::from_millis(300)).await;
             if let Ok(got) = store
@@ -429,10 +435,7 @@ async fn killed_dump_connection_resumes_without_loss_or_duplicates() {
             {
                 for ev in &got.events {
                     let entry = Entry::decode(ev.entry.clone().expect("bytes")).expect("entry");
-                    if entry.entry_type() == EntryType::Rowdata
-                        && entry.header.clone().unwrap_or_default().event_type()
-                            == EventType::Insert
-                    {
+                    if !inserted_values(&entry).is_empty() {
                         got_ids.push("duplicate".into());
                     }
                 }
@@ -465,7 +468,7 @@ async fn killed_dump_connection_resumes_without_loss_or_duplicates() {
         .expect("insert 2");
     ids.extend(collect(2).await);
 
-    launcher.shutdown(running).await;
+    dest.shutdown().await;
     let _ = admin.query(&format!("drop database {schema}")).await;
     let _ = admin.query(&format!("drop user '{user}'@'%'")).await;
     assert_eq!(ids, vec!["1", "2", "3", "4", "5"]);
@@ -481,22 +484,17 @@ async fn start_inside_a_transaction_rescans_to_its_start() {
     };
     let schema = format!("g_ti_{}", std::process::id());
     let mut admin = root(&socket).await;
-    for sql in [
-        format!("drop database if exists {schema}"),
-        format!("create database {schema}"),
-        format!("create table {schema}.t (id int primary key)"),
-        // The rescan reads the file from its start: keep it short.
-        "flush binary logs".to_string(),
-    ] {
-        admin.query(&sql).await.expect("setup");
-    }
-    let status = admin.query("show master status").await.expect("status");
-    let file = status.get(0, "File").expect("file").to_string();
-    let before: u64 = status
-        .get(0, "Position")
-        .expect("pos")
-        .parse()
-        .expect("num");
+    let (file, before) = prepare(
+        &mut admin,
+        &[
+            format!("drop database if exists {schema}"),
+            format!("create database {schema}"),
+            format!("create table {schema}.t (id int primary key)"),
+            // The rescan reads the file from its start: keep it short.
+            "flush binary logs".to_string(),
+        ],
+    )
+    .await;
     admin
         .query(&format!("insert into {schema}.t values (41),(42)"))
         .await
@@ -523,35 +521,14 @@ async fn start_inside_a_transaction_rescans_to_its_start() {
     let rows_pos = rows_pos.expect("our rows event");
 
     let (_tmp, cfg) = instance_conf(&addr, "ti", &file, &rows_pos, "canal", "canal", &schema);
-    let capture = Capture::default();
-    let launcher = PipelineLauncher::new(capture.clone());
-    let running = launcher.launch(cfg).await.expect("launch");
-    let store = capture.0.lock().first().expect("registered").store.clone();
-
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let dest = Dest::launch(cfg).await;
     let mut ids = Vec::new();
-    while ids.len() < 2 && Instant::now() < deadline {
-        let got = store
-            .get_timeout(None, 100, Duration::from_millis(200))
-            .await
-            .expect("get");
-        if let Some(range) = &got.range {
-            for ev in &got.events {
-                let entry = Entry::decode(ev.entry.clone().expect("bytes")).expect("entry");
-                let h = entry.header.clone().unwrap_or_default();
-                if entry.entry_type() == EntryType::Rowdata && h.event_type() == EventType::Insert {
-                    let rc = RowChange::decode(entry.store_value()).expect("row change");
-                    for r in &rc.row_datas {
-                        ids.extend(r.after_columns.iter().map(|c| c.value().to_string()));
-                    }
-                }
-            }
-            store
-                .ack(range.end.as_ref().expect("end"), range.end_seq)
-                .expect("ack");
-        }
-    }
-    launcher.shutdown(running).await;
+    drain(&dest.store(), 100, Duration::from_secs(30), |entry| {
+        ids.extend(inserted_values(&entry));
+        ids.len() >= 2
+    })
+    .await;
+    dest.shutdown().await;
     let _ = admin.query(&format!("drop database {schema}")).await;
     assert_eq!(ids, vec!["41", "42"]);
 }
