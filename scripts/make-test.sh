@@ -18,6 +18,9 @@ REPO=$(pwd)
 S=$REPO/scripts
 export PATH=$HOME/.cargo/bin:$PATH
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/canal-rs/target}
+# No incremental caches: a test run builds each workspace crate once, and the caches (5+ GB)
+# only fill the disk of a target dir that is reused between runs.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 export CANAL_SHARED_DIR=${CANAL_SHARED_DIR:-$(cd "$REPO/.." && pwd)/shared}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 LOGDIR=${CANAL_TEST_LOGDIR:-$REPO/logs/make-test}
