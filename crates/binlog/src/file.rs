@@ -147,44 +147,45 @@ impl<'a> RawEvents<'a> {
     }
 }
 
+impl<'a> RawEvents<'a> {
+    /// Why the event at the front cannot be framed; stops the iterator.
+    #[cold]
+    #[inline(never)]
+    fn frame_error(&mut self) -> DecodeError {
+        self.failed = true;
+        let off = self.offset;
+        let Some(h) = parse_header(self.rest) else {
+            return DecodeError::truncated(off, "event header", HEADER_LEN, self.rest.len());
+        };
+        let n = h.event_size as usize;
+        if n < HEADER_LEN {
+            DecodeError::invalid(off, format!("event size {n} (smaller than a header)"))
+                .with_type(h.event_type)
+        } else {
+            DecodeError::truncated(off, "event", n, self.rest.len()).with_type(h.event_type)
+        }
+    }
+}
+
 impl<'a> Iterator for RawEvents<'a> {
     type Item = Result<RawEvent<'a>, DecodeError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.rest.is_empty() {
             return None;
         }
-        let off = self.offset;
-        let Some(h) = parse_header(self.rest) else {
-            self.failed = true;
-            return Some(Err(DecodeError::truncated(
-                off,
-                "event header",
-                HEADER_LEN,
-                self.rest.len(),
-            )));
+        // The size field of the common header (bytes 9..13).
+        let n = match self.rest.get(9..13) {
+            Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) as usize,
+            _ => 0,
         };
-        let n = h.event_size as usize;
-        if n < HEADER_LEN {
-            self.failed = true;
-            return Some(Err(DecodeError::invalid(
-                off,
-                format!("event size {n} (smaller than a header)"),
-            )
-            .with_type(h.event_type)));
-        }
-        if n > self.rest.len() {
-            self.failed = true;
-            return Some(Err(DecodeError::truncated(
-                off,
-                "event",
-                n,
-                self.rest.len(),
-            )
-            .with_type(h.event_type)));
+        if n < HEADER_LEN || n > self.rest.len() {
+            return Some(Err(self.frame_error()));
         }
         let (ev, rest) = self.rest.split_at(n);
         self.rest = rest;
+        let off = self.offset;
         self.offset += n as u64;
         Some(Ok(RawEvent {
             offset: off,

@@ -14,6 +14,14 @@
 //! allocates per row and value and is several times slower on the same file, see
 //! `benches/rows.rs`), and it must never panic on untrusted bytes. Checksums use crc32fast,
 //! payload decompression zstd and flate2.
+//!
+//! Hot path (issue 8): [`EventDecoder::decode`] builds the frequent events (rows, TABLE_MAP
+//! cache hits, ANNOTATE_ROWS, XID) directly in the returned `Result`; every other type and
+//! every error leaves through out-of-line functions, and framing ([`file::RawEvents`]) is
+//! inlined. Callers should borrow the event from that `Result` instead of moving the ~190-byte
+//! [`event::Event`] out of it. Row images are decoded column by column straight into the
+//! caller's reused slots (each type writes its own `Value` variant), walking the null bitmap a
+//! byte at a time. No `unsafe`. `examples/rowspeed.rs` measures it (MB per CPU second).
 
 pub mod client;
 pub mod decimal;

@@ -51,82 +51,88 @@ enum RowErr {
 }
 
 /// Bytes a non-NULL value of this column occupies can only be known by reading; this decodes
-/// one value at `pos` and advances it.
+/// one value at `pos` into `slot` and advances `pos`. Each type writes its own variant into the
+/// slot (rather than returning a `Value` that the caller stores), which spares the hot loop a
+/// merge of every variant's fields.
 #[inline(always)]
 fn decode_value<'a>(
     col: &ColumnType,
     data: &'a [u8],
     pos: &mut usize,
     partial: bool,
-) -> Result<Value<'a>, RowErr> {
+    slot: &mut Option<Value<'a>>,
+) -> Result<(), RowErr> {
     let meta = col.meta;
-    Ok(match col.real_type {
-        TINY => Value::Int {
-            value: i8::from_le_bytes(arr::<1>(data, pos)?) as i64,
-            width: 1,
-        },
-        SHORT => Value::Int {
-            value: i16::from_le_bytes(arr::<2>(data, pos)?) as i64,
-            width: 2,
-        },
+    match col.real_type {
+        TINY => {
+            let value = i8::from_le_bytes(arr::<1>(data, pos)?) as i64;
+            *slot = Some(Value::Int { value, width: 1 });
+        }
+        SHORT => {
+            let value = i16::from_le_bytes(arr::<2>(data, pos)?) as i64;
+            *slot = Some(Value::Int { value, width: 2 });
+        }
         INT24 => {
             let [a, b, c] = arr::<3>(data, pos)?;
-            Value::Int {
-                value: (i32::from_le_bytes([0, a, b, c]) >> 8) as i64,
-                width: 3,
-            }
+            let value = (i32::from_le_bytes([0, a, b, c]) >> 8) as i64;
+            *slot = Some(Value::Int { value, width: 3 });
         }
-        LONG => Value::Int {
-            value: i32::from_le_bytes(arr::<4>(data, pos)?) as i64,
-            width: 4,
-        },
-        LONGLONG => Value::Int {
-            value: i64::from_le_bytes(arr::<8>(data, pos)?),
-            width: 8,
-        },
-        FLOAT => Value::Float(f32::from_le_bytes(arr::<4>(data, pos)?)),
-        DOUBLE => Value::Double(f64::from_le_bytes(arr::<8>(data, pos)?)),
+        LONG => {
+            let value = i32::from_le_bytes(arr::<4>(data, pos)?) as i64;
+            *slot = Some(Value::Int { value, width: 4 });
+        }
+        LONGLONG => {
+            let value = i64::from_le_bytes(arr::<8>(data, pos)?);
+            *slot = Some(Value::Int { value, width: 8 });
+        }
+        FLOAT => *slot = Some(Value::Float(f32::from_le_bytes(arr::<4>(data, pos)?))),
+        DOUBLE => *slot = Some(Value::Double(f64::from_le_bytes(arr::<8>(data, pos)?))),
         NEWDECIMAL => {
             let (p, s) = ((meta >> 8) as u8, meta as u8);
             let n = crate::decimal::decimal_bin_size(p, s).ok_or(RowErr::BadDecimal(p, s))?;
-            Value::Decimal(Decimal {
+            let bytes = take(data, pos, n)?;
+            *slot = Some(Value::Decimal(Decimal {
                 precision: p,
                 scale: s,
-                bytes: take(data, pos, n)?,
-            })
+                bytes,
+            }));
         }
         YEAR => {
-            let y = take(data, pos, 1)?[0] as u16;
-            Value::Year(if y == 0 { 0 } else { y + 1900 })
+            let [y] = arr::<1>(data, pos)?;
+            let y = y as u16;
+            *slot = Some(Value::Year(if y == 0 { 0 } else { y + 1900 }));
         }
         DATE | NEWDATE => {
             let [a, b, c] = arr::<3>(data, pos)?;
             let v = u32::from_le_bytes([a, b, c, 0]);
-            Value::Date {
+            *slot = Some(Value::Date {
                 year: (v >> 9) as u16,
                 month: ((v >> 5) & 15) as u8,
                 day: (v & 31) as u8,
-            }
+            });
         }
         TIME => {
-            let v = le(take(data, pos, 3)?) as u32;
-            Value::TimeV1(((v << 8) as i32) >> 8)
+            let [a, b, c] = arr::<3>(data, pos)?;
+            *slot = Some(Value::TimeV1(i32::from_le_bytes([0, a, b, c]) >> 8));
         }
-        DATETIME => Value::DateTimeV1(le(take(data, pos, 8)?)),
-        TIMESTAMP => Value::Timestamp {
-            seconds: u32::from_le_bytes(arr::<4>(data, pos)?),
-            micros: 0,
-            fsp: 0,
-        },
+        DATETIME => *slot = Some(Value::DateTimeV1(u64::from_le_bytes(arr::<8>(data, pos)?))),
+        TIMESTAMP => {
+            let seconds = u32::from_le_bytes(arr::<4>(data, pos)?);
+            *slot = Some(Value::Timestamp {
+                seconds,
+                micros: 0,
+                fsp: 0,
+            });
+        }
         TIMESTAMP2 => {
             let fsp = (meta as u8).min(6);
             let seconds = u32::from_be_bytes(arr::<4>(data, pos)?);
             let micros = frac(data, pos, fsp)?;
-            Value::Timestamp {
+            *slot = Some(Value::Timestamp {
                 seconds,
                 micros,
                 fsp,
-            }
+            });
         }
         DATETIME2 => {
             let fsp = (meta as u8).min(6);
@@ -137,7 +143,7 @@ fn decode_value<'a>(
             let ymd = v >> 17;
             let ym = ymd >> 5;
             let hms = v % (1 << 17);
-            Value::DateTime2 {
+            *slot = Some(Value::DateTime2 {
                 year: (ym / 13) as u16,
                 month: (ym % 13) as u8,
                 day: (ymd % 32) as u8,
@@ -146,50 +152,50 @@ fn decode_value<'a>(
                 second: (hms % 64) as u8,
                 micros,
                 fsp,
-            }
+            });
         }
-        TIME2 => time2(data, pos, (meta as u8).min(6))?,
+        TIME2 => *slot = Some(time2(data, pos, (meta as u8).min(6))?),
         BIT => {
             let bits = meta;
-            let n = (bits as usize).div_ceil(8);
-            Value::Bit {
-                bits,
-                bytes: take(data, pos, n)?,
-            }
+            let bytes = take(data, pos, (bits as usize).div_ceil(8))?;
+            *slot = Some(Value::Bit { bits, bytes });
         }
-        ENUM => Value::Enum(le(take(data, pos, (meta as usize).clamp(1, 2))?) as u16),
-        SET => Value::Set(le(take(data, pos, (meta as usize).clamp(1, 8))?)),
-        STRING => {
-            let n = if meta < 256 {
-                take(data, pos, 1)?[0] as usize
-            } else {
-                le(take(data, pos, 2)?) as usize
-            };
-            Value::String(take(data, pos, n)?)
+        ENUM => {
+            let v = le(take(data, pos, (meta as usize).clamp(1, 2))?) as u16;
+            *slot = Some(Value::Enum(v));
         }
-        VARCHAR | VAR_STRING | VARCHAR_COMPRESSED => {
+        SET => {
+            *slot = Some(Value::Set(le(take(
+                data,
+                pos,
+                (meta as usize).clamp(1, 8),
+            )?)))
+        }
+        STRING | VARCHAR | VAR_STRING | VARCHAR_COMPRESSED => {
             let n = if meta < 256 {
-                take(data, pos, 1)?[0] as usize
+                let [n] = arr::<1>(data, pos)?;
+                n as usize
             } else {
-                le(take(data, pos, 2)?) as usize
+                u16::from_le_bytes(arr::<2>(data, pos)?) as usize
             };
-            Value::String(take(data, pos, n)?)
+            *slot = Some(Value::String(take(data, pos, n)?));
         }
         BLOB | TINY_BLOB | MEDIUM_BLOB | LONG_BLOB | BLOB_COMPRESSED | GEOMETRY | JSON | VECTOR => {
             let lb = (meta as usize).clamp(1, 4);
             let n = le(take(data, pos, lb)?) as usize;
             let b = take(data, pos, n)?;
-            match col.real_type {
+            *slot = Some(match col.real_type {
                 GEOMETRY => Value::Geometry(b),
                 JSON if partial => Value::JsonDiff(b),
                 JSON => Value::Json(b),
                 VECTOR => Value::Vector(b),
                 _ => Value::Blob(b),
-            }
+            });
         }
-        NULL => Value::Null,
+        NULL => *slot = Some(Value::Null),
         t => return Err(RowErr::BadType(t)),
-    })
+    }
+    Ok(())
 }
 
 #[inline]
@@ -202,6 +208,7 @@ fn frac(data: &[u8], pos: &mut usize, fsp: u8) -> Result<u32, RowErr> {
     })
 }
 
+#[inline]
 fn time2<'a>(data: &'a [u8], pos: &mut usize, fsp: u8) -> Result<Value<'a>, RowErr> {
     let int = be(take(data, pos, 3)?) as i64 - 0x80_0000;
     let packed: i64 = match fsp {
@@ -248,39 +255,38 @@ pub struct RowReader<'e> {
     present_after: Option<Bitmap<'e>>,
     n_before: usize,
     n_after: usize,
-    json_cols: usize,
     data: &'e [u8],
     pos: usize,
     failed: bool,
     value_options: u64,
 }
 
+/// Set bits among the first `n` of the bitmap (bits past its end count as clear).
 fn count_bits(b: Bitmap<'_>, n: usize) -> usize {
-    (0..n).filter(|&i| b.get(i)).count()
+    let full = n / 8;
+    let bytes = b.0;
+    let mut c: usize = bytes
+        .iter()
+        .take(full)
+        .map(|x| x.count_ones() as usize)
+        .sum();
+    if n % 8 != 0 {
+        if let Some(&last) = bytes.get(full) {
+            c += (last & ((1u8 << (n % 8)) - 1)).count_ones() as usize;
+        }
+    }
+    c
 }
 
 impl<'a> RowsEvent<'a> {
     /// A reader over this event's rows (errors if the table was never mapped or the event
     /// has more columns than its TABLE_MAP).
+    #[inline]
     pub fn reader(&self) -> Result<RowReader<'_>, DecodeError> {
-        let table = self.table.as_deref().ok_or_else(|| {
-            DecodeError::new(
-                0,
-                crate::error::DecodeErrorKind::UnknownTable(self.table_id),
-            )
-        })?;
-        if self.column_count > table.columns.len() {
-            return Err(DecodeError::invalid(
-                0,
-                format!(
-                    "rows event: {} columns but TABLE_MAP of {}.{} has {}",
-                    self.column_count,
-                    table.schema,
-                    table.table,
-                    table.columns.len()
-                ),
-            ));
-        }
+        let table = match self.table.as_deref() {
+            Some(t) if self.column_count <= t.columns.len() => t,
+            _ => return Err(self.reader_error()),
+        };
         let n = self.column_count;
         let (before, after) = match self.kind {
             RowsKind::Write => (None, Some(self.present)),
@@ -300,12 +306,32 @@ impl<'a> RowsEvent<'a> {
             present_after,
             n_before: count_bits(present, n),
             n_after: present_after.map_or(0, |b| count_bits(b, n)),
-            json_cols: table.columns.iter().filter(|c| c.real_type == JSON).count(),
             data: &self.data,
             pos: 0,
             failed: false,
             value_options: 0,
         })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reader_error(&self) -> DecodeError {
+        match self.table.as_deref() {
+            None => DecodeError::new(
+                0,
+                crate::error::DecodeErrorKind::UnknownTable(self.table_id),
+            ),
+            Some(table) => DecodeError::invalid(
+                0,
+                format!(
+                    "rows event: {} columns but TABLE_MAP of {}.{} has {}",
+                    self.column_count,
+                    table.schema,
+                    table.table,
+                    table.columns.len()
+                ),
+            ),
+        }
     }
 
     /// Iterates the rows as owned `Row`s (one allocation per image; see [`RowsEvent::reader`]
@@ -360,48 +386,39 @@ impl<'e> RowReader<'e> {
 
     /// Decodes the next row into `row`, reusing its vectors. Returns `Ok(false)` at the end.
     /// For write rows only `after` is set, for delete only `before`, for update both.
+    #[inline]
     pub fn next_into(&mut self, row: &mut Row<'e>) -> Result<bool, DecodeError> {
         if self.failed || self.pos >= self.data.len() {
             return Ok(false);
         }
         let start = self.pos;
-        let r = self.read_row(row);
-        match r {
-            Ok(()) if self.pos == start => {
-                // No column present and no null bitmap: the data can never be consumed.
-                self.failed = true;
-                Err(DecodeError::invalid(
-                    0,
-                    format!(
-                        "rows event of {}.{}: row image without columns",
-                        self.table.schema, self.table.table
-                    ),
-                ))
-            }
-            Ok(()) => Ok(true),
-            Err(e) => {
-                self.failed = true;
-                let msg = match e {
-                    RowErr::Short => format!(
-                        "row data of {}.{} truncated at byte {} (row starting at {start})",
-                        self.table.schema, self.table.table, self.pos
-                    ),
-                    RowErr::BadDecimal(p, sc) => {
-                        format!(
-                            "row of {}.{}: invalid DECIMAL({p},{sc}) metadata",
-                            self.table.schema, self.table.table
-                        )
-                    }
-                    RowErr::BadType(t) => {
-                        format!(
-                            "row of {}.{}: column type {t} cannot be decoded",
-                            self.table.schema, self.table.table
-                        )
-                    }
-                };
-                Err(DecodeError::invalid(0, msg))
-            }
+        match self.read_row(row) {
+            Ok(()) if self.pos != start => Ok(true),
+            r => Err(self.row_error(r.err(), start)),
         }
+    }
+
+    /// The error of a failed row (`None`: a row that consumed no bytes); stops the reader.
+    #[cold]
+    #[inline(never)]
+    fn row_error(&mut self, e: Option<RowErr>, start: usize) -> DecodeError {
+        self.failed = true;
+        let (schema, table) = (&self.table.schema, &self.table.table);
+        let msg = match e {
+            // No column present and no null bitmap: the data can never be consumed.
+            None => format!("rows event of {schema}.{table}: row image without columns"),
+            Some(RowErr::Short) => format!(
+                "row data of {schema}.{table} truncated at byte {} (row starting at {start})",
+                self.pos
+            ),
+            Some(RowErr::BadDecimal(p, sc)) => {
+                format!("row of {schema}.{table}: invalid DECIMAL({p},{sc}) metadata")
+            }
+            Some(RowErr::BadType(t)) => {
+                format!("row of {schema}.{table}: column type {t} cannot be decoded")
+            }
+        };
+        DecodeError::invalid(0, msg)
     }
 
     fn read_row(&mut self, row: &mut Row<'e>) -> Result<(), RowErr> {
@@ -448,54 +465,111 @@ impl<'e> RowReader<'e> {
             self.value_options = opts;
             pos += c.pos();
             if opts & PARTIAL_JSON_UPDATES != 0 {
-                partial_bits = take(data, &mut pos, self.json_cols.div_ceil(8))?;
+                let json_cols = self
+                    .table
+                    .columns
+                    .iter()
+                    .filter(|c| c.real_type == JSON)
+                    .count();
+                partial_bits = take(data, &mut pos, json_cols.div_ceil(8))?;
             }
         }
         let nulls = take(data, &mut pos, n_present.div_ceil(8))?;
-        out.clear();
-        out.reserve(self.ncols);
         let cols = self.table.columns.get(..self.ncols).unwrap_or(&[]);
-        let all_present = n_present == self.ncols;
-        let mut k = 0usize;
-        let mut json_idx = 0usize;
-        for (i, col) in cols.iter().enumerate() {
-            let partial = if partial_bits.is_empty() || col.real_type != JSON {
-                false
-            } else {
-                let p = partial_bits
-                    .get(json_idx / 8)
-                    .is_some_and(|b| b & (1 << (json_idx % 8)) != 0);
-                json_idx += 1;
-                p
-            };
-            if !all_present && !present.get(i) {
-                out.push(None);
-                continue;
-            }
-            let is_null = nulls.get(k / 8).is_some_and(|b| b & (1 << (k % 8)) != 0);
-            k += 1;
-            if is_null {
-                out.push(Some(Value::Null));
-                continue;
-            }
-            match decode_value(col, data, &mut pos, partial) {
-                Ok(v) => out.push(Some(v)),
-                Err(e) => {
-                    self.pos = pos;
-                    return Err(e);
-                }
-            }
+        // One slot per column, absent ones stay `None`; filling by index keeps the loop free
+        // of per-value capacity checks. A full image overwrites every slot, so the previous
+        // row's slots are reused as they are when the count matches.
+        let full = partial_bits.is_empty() && n_present == cols.len();
+        if !full || out.len() != cols.len() {
+            out.clear();
+            out.resize(cols.len(), None);
         }
+        let r = if full {
+            decode_full(cols, nulls, data, &mut pos, out)
+        } else {
+            decode_sparse(cols, present, nulls, partial_bits, data, &mut pos, out)
+        };
         self.pos = pos;
-        Ok(())
+        if r.is_err() {
+            // Never leave a half-decoded image (or the previous row's values) behind.
+            out.clear();
+        }
+        r
     }
+}
+
+/// Every column present, no partial JSON: walks the null bitmap a byte (8 columns) at a time.
+#[inline(always)]
+fn decode_full<'a>(
+    cols: &[ColumnType],
+    nulls: &[u8],
+    data: &'a [u8],
+    pos: &mut usize,
+    out: &mut [Option<Value<'a>>],
+) -> Result<(), RowErr> {
+    // `nulls` has exactly `ceil(cols / 8)` bytes, one per chunk of 8 columns.
+    for ((cols, slots), &nb) in cols.chunks(8).zip(out.chunks_mut(8)).zip(nulls) {
+        let mut bits = nb;
+        for (col, slot) in cols.iter().zip(slots) {
+            if bits & 1 != 0 {
+                *slot = Some(Value::Null);
+            } else {
+                decode_value(col, data, pos, false, slot)?;
+            }
+            bits >>= 1;
+        }
+    }
+    Ok(())
+}
+
+/// MINIMAL/NOBLOB images (columns missing from the image) and partial JSON after images.
+#[inline(never)]
+fn decode_sparse<'a>(
+    cols: &[ColumnType],
+    present: Bitmap<'_>,
+    nulls: &[u8],
+    partial_bits: &[u8],
+    data: &'a [u8],
+    pos: &mut usize,
+    out: &mut [Option<Value<'a>>],
+) -> Result<(), RowErr> {
+    let mut k = 0usize;
+    let mut json_idx = 0usize;
+    for (i, (col, slot)) in cols.iter().zip(out.iter_mut()).enumerate() {
+        let partial = if partial_bits.is_empty() || col.real_type != JSON {
+            false
+        } else {
+            let p = bit(partial_bits, json_idx);
+            json_idx += 1;
+            p
+        };
+        if !present.get(i) {
+            continue;
+        }
+        let is_null = bit(nulls, k);
+        k += 1;
+        if is_null {
+            *slot = Some(Value::Null);
+        } else {
+            decode_value(col, data, pos, partial, slot)?;
+        }
+    }
+    Ok(())
+}
+
+/// Bit `i` of an LSB-first bitmap (false past the end).
+#[inline(always)]
+fn bit(b: &[u8], i: usize) -> bool {
+    b.get(i / 8).is_some_and(|x| x & (1 << (i % 8)) != 0)
 }
 
 impl Row<'_> {
     /// Empties the row and re-types it for another event's lifetime, keeping the vectors'
     /// allocations (the standard library collects an emptied `Vec` in place), so a hot loop
     /// can reuse one `Row` across events: `row = row.reuse();`.
+    #[inline]
     pub fn reuse<'b>(self) -> Row<'b> {
+        #[inline(always)]
         fn recycle<'b>(v: Option<Vec<Option<Value<'_>>>>) -> Option<Vec<Option<Value<'b>>>> {
             v.map(|mut v| {
                 v.clear();
