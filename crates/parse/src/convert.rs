@@ -2,6 +2,7 @@
 //! (current file, GTID set, table metadata) and turns each decoded event into zero or more
 //! serialized entries.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use canal_protocol::entry::{
 use prost::Message;
 
 use crate::ddl::{self, DdlResult};
-use crate::encode;
+use crate::encode::{self, StoreOut};
 use crate::filter::{FieldFilter, TableFilter};
 use crate::gtid::GtidState;
 use crate::history::History;
@@ -122,6 +123,8 @@ impl Default for ConvertOptions {
 struct ResolvedTable {
     def: TableDef,
     kinds: Vec<ColumnKind>,
+    /// The constant protobuf bytes of each column (index, name, isKey, mysqlType).
+    pre: encode::PreCols,
 }
 
 /// Per-stream converter.
@@ -139,6 +142,8 @@ pub struct Converter {
     history: Option<History>,
     gtid: Option<GtidState>,
     curt_gtid: Option<(String, i64, i64)>,
+    /// `gtid` of the GTID state (rendered once per change; `None` when empty or off).
+    gtid_text: Option<String>,
     /// Resolved tables by schema, then table (looked up without allocating a key).
     resolved: HashMap<String, HashMap<String, Arc<ResolvedTable>>>,
     /// Rows events through the prost structs (the differential-test oracle) instead of the
@@ -147,15 +152,28 @@ pub struct Converter {
     /// [`Converter::table_passes`] answers by schema, then table (cleared with the filter).
     passes: HashMap<String, HashMap<String, bool>>,
     scratch: RowScratch,
+    /// Bumped whenever `resolved` or `passes` lose entries (invalidates `last_target`).
+    tables_gen: u64,
+    /// The last rows event's table (schema, table, `tables_gen`, resolution): consecutive rows
+    /// events of one table skip the filter and resolution lookups.
+    last_target: Option<(String, String, u64, Arc<ResolvedTable>)>,
 }
 
-/// Buffers reused by the direct ROWDATA writer.
+/// Buffers reused by the direct writers.
 #[derive(Debug, Default)]
 struct RowScratch {
     /// `RowChange` bytes being built.
     rc: Vec<u8>,
-    /// One `RowData` body.
-    row: Vec<u8>,
+    /// The decoded row (its image vectors reused from row to row and event to event).
+    row: canal_binlog::event::Row<'static>,
+    /// Bytes reserved for the length of the next `RowData` (the previous row's).
+    row_len_guess: usize,
+    /// Per column: bytes reserved for the lengths of the next `Column` and its value.
+    len_guess: Vec<(u8, u8)>,
+    /// The last `RowChange` size per byte of rows-event data, times 16 (sizes the next buffer).
+    rc_ratio_x16: usize,
+    /// Header bytes of the entry being finished.
+    head: Vec<u8>,
     /// Rendered before-image values of the current row.
     before_vals: Vec<u8>,
     /// Per column index of the current row: absent, NULL, or the range in `before_vals`.
@@ -183,19 +201,28 @@ fn java_null(o: &Option<String>) -> &str {
 
 /// Decodes query text like Canal: cut at the first NUL, then the client charset
 /// (utf8 family → UTF-8, 63 binary → US-ASCII, others → ISO-8859-1).
-fn decode_query_text(b: &[u8], charset: Option<u16>) -> String {
+/// Borrows the text when it needs no conversion.
+fn decode_query_text(b: &[u8], charset: Option<u16>) -> Cow<'_, str> {
     let b = match b.iter().position(|&c| c == 0) {
         Some(p) => &b[..p],
         None => b,
     };
+    let utf8 = match charset {
+        None => true,
+        Some(c) => is_utf8_collation(c),
+    };
+    match std::str::from_utf8(b) {
+        Ok(t) if utf8 || t.is_ascii() => return Cow::Borrowed(t),
+        _ => {}
+    }
     match charset {
-        None => values::utf8_lossy(b),
-        Some(c) if is_utf8_collation(c) => values::utf8_lossy(b),
-        Some(63) => b
-            .iter()
-            .map(|&c| if c < 0x80 { c as char } else { '\u{fffd}' })
-            .collect(),
-        Some(_) => values::latin1(b),
+        _ if utf8 => String::from_utf8_lossy(b),
+        Some(63) => Cow::Owned(
+            b.iter()
+                .map(|&c| if c < 0x80 { c as char } else { '\u{fffd}' })
+                .collect(),
+        ),
+        Some(_) | None => Cow::Owned(values::latin1(b)),
     }
 }
 
@@ -236,10 +263,13 @@ impl Converter {
             history: None,
             gtid: None,
             curt_gtid: None,
+            gtid_text: None,
             resolved: HashMap::new(),
             struct_rows: false,
             passes: HashMap::new(),
             scratch: RowScratch::default(),
+            tables_gen: 0,
+            last_target: None,
         })
     }
 
@@ -279,8 +309,8 @@ impl Converter {
         self
     }
 
-    /// Converts rows events through the prost message structs (slower; kept as the oracle of the
-    /// differential test of the direct writer).
+    /// Builds every entry (rows, transaction begin/end, query, DDL) through the prost message
+    /// structs instead of the direct writer (slower; kept as the oracle of the differential test).
     #[doc(hidden)]
     pub fn set_struct_rows(&mut self, on: bool) {
         self.struct_rows = on;
@@ -301,6 +331,7 @@ impl Converter {
     pub fn set_gtid_start(&mut self, set: &str) -> Result<(), ParseError> {
         if self.opts.gtid_mode && !set.trim().is_empty() {
             self.gtid = Some(GtidState::parse(set).map_err(ParseError::Config)?);
+            self.gtid_changed();
         }
         Ok(())
     }
@@ -311,6 +342,7 @@ impl Converter {
             .map_err(|e| ParseError::Config(format!("subscribe filter: {e}")))?;
         self.opts.filter_regex = regex.to_string();
         self.passes.clear();
+        self.tables_gen += 1;
         Ok(())
     }
 
@@ -322,6 +354,7 @@ impl Converter {
     /// Mutable table metadata (to seed definitions, e.g. from a snapshot).
     pub fn schema_mut(&mut self) -> &mut Schema {
         self.resolved.clear();
+        self.tables_gen += 1;
         &mut self.schema
     }
 
@@ -362,6 +395,7 @@ impl Converter {
         if let Some(m) = self.resolved.get_mut(schema) {
             m.remove(table);
         }
+        self.tables_gen += 1;
         let file = self.file.clone();
         if let Some(h) = &mut self.history {
             h.append_snapshot(&file, offset, ts, server_id, schema, table, text)?;
@@ -426,25 +460,28 @@ impl Converter {
                             g.sequence_number.unwrap_or(0),
                             g.last_committed.unwrap_or(0),
                         ));
+                        self.gtid_changed();
                     }
                 }
             }
             EventBody::MariaGtid(g) => {
                 if let Some(st) = &mut self.gtid {
                     st.add_maria(g.domain_id, h.server_id, g.seq_no);
+                    self.gtid_changed();
                 }
             }
             EventBody::Xid { xid } => {
-                let end = TransactionEnd {
-                    transaction_id: Some((*xid as i64).to_string()),
-                    ..Default::default()
-                };
+                let mut ib = itoa::Buffer::new();
+                let id = ib.format(*xid as i64);
                 out.push(self.control_entry(
                     ev,
                     len,
                     None,
                     EntryType::Transactionend,
-                    end.encode_to_vec(),
+                    StoreOut::End {
+                        transaction_id: id,
+                        props: &[],
+                    },
                 ));
             }
             EventBody::Query(q) => self.query(ev, q, len, out)?,
@@ -462,37 +499,28 @@ impl Converter {
                 } else {
                     s("")
                 };
-                self.query_entry(ev, len, text, table, out);
+                self.query_entry(ev, len, &text, table.as_deref(), out);
             }
             EventBody::Intvar { value, .. } if !self.opts.filter_query_dml => {
                 let sql = format!("SET INSERT_ID = {}", *value as i64);
-                let hd = self.header(
-                    h,
-                    ev.offset,
+                out.push(self.emit(
+                    ev,
                     len,
-                    s(""),
-                    s(""),
-                    Some(EventType::Query),
-                    false,
-                    0,
-                );
-                let rc = RowChange {
-                    event_type: Some(EventType::Query as i32),
-                    sql: Some(sql),
-                    ..Default::default()
-                };
-                out.push(self.entry(
-                    hd,
+                    HeadOut {
+                        schema: Some(""),
+                        table: Some(""),
+                        event_type: Some(EventType::Query),
+                        with_gtid: false,
+                        rows: 0,
+                    },
                     EntryType::Rowdata,
-                    rc.encode_to_vec(),
-                    h,
-                    ev.offset,
+                    query_store(EventType::Query, None, &sql, &[], None),
                     false,
                 ));
             }
             EventBody::Rand { seed1, seed2 } if !self.opts.filter_query_dml => {
                 let sql = format!("SET SESSION rand_seed1 = {seed1} , rand_seed2 = {seed2}");
-                self.query_entry(ev, len, sql, s(""), out);
+                self.query_entry(ev, len, &sql, Some(""), out);
             }
             EventBody::UserVariable(u) if !self.opts.filter_query_dml => {
                 let name = values::latin1(u.name);
@@ -524,62 +552,53 @@ impl Converter {
                         format!("'{}'", values::utf8_lossy(bytes))
                     }
                 };
-                self.query_entry(ev, len, format!("SET @{name} := {v}"), s(""), out);
+                let sql = format!("SET @{name} := {v}");
+                self.query_entry(ev, len, &sql, Some(""), out);
             }
             _ => {}
         }
         Ok(())
     }
 
+    /// Re-renders the cached `gtid` text after the GTID state changed.
+    fn gtid_changed(&mut self) {
+        self.gtid_text = self
+            .gtid
+            .as_ref()
+            .map(|st| st.to_string())
+            .filter(|g| !g.is_empty());
+    }
+
+    /// A QUERY entry of a statement-like event (rows query, RAND, user variable).
     fn query_entry(
         &mut self,
         ev: &Event<'_>,
         len: u32,
-        sql: String,
-        table: Option<String>,
+        sql: &str,
+        table: Option<&str>,
         out: &mut Vec<ParsedEntry>,
     ) {
-        let h = &ev.header;
-        let hd = self.header(
-            h,
-            ev.offset,
+        out.push(self.emit(
+            ev,
             len,
-            s(""),
-            table,
-            Some(EventType::Query),
-            true,
-            0,
-        );
-        let rc = RowChange {
-            event_type: Some(EventType::Query as i32),
-            sql: Some(sql),
-            ..Default::default()
-        };
-        out.push(self.entry(
-            hd,
+            HeadOut {
+                schema: Some(""),
+                table,
+                event_type: Some(EventType::Query),
+                with_gtid: true,
+                rows: 0,
+            },
             EntryType::Rowdata,
-            rc.encode_to_vec(),
-            h,
-            ev.offset,
+            query_store(EventType::Query, None, sql, &[], None),
             false,
         ));
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn header(
-        &self,
-        h: &EventHeader,
-        offset: u64,
-        len: u32,
-        schema: Option<String>,
-        table: Option<String>,
-        event_type: Option<EventType>,
-        with_gtid: bool,
-        rows: usize,
-    ) -> Header {
+    /// The prost `Header` (the oracle path of [`Converter::emit`] and the struct rows path).
+    fn header(&self, h: &EventHeader, offset: u64, len: u32, ho: &HeadOut<'_>) -> Header {
         let mut props = Vec::new();
         let mut gtid = None;
-        if with_gtid {
+        if ho.with_gtid {
             if let Some(st) = &self.gtid {
                 if let Some((c, sn, lct)) = &self.curt_gtid {
                     props.push(Pair {
@@ -601,10 +620,10 @@ impl Converter {
                 }
             }
         }
-        if rows > 0 {
+        if ho.rows > 0 {
             props.push(Pair {
                 key: s("rowsCount"),
-                value: Some(rows.to_string()),
+                value: Some(ho.rows.to_string()),
             });
         }
         Header {
@@ -615,11 +634,44 @@ impl Converter {
             serveren_code: s("UTF-8"),
             execute_time: Some(h.timestamp as i64 * 1000),
             source_type: Some(Type::Mysql as i32),
-            schema_name: schema,
-            table_name: table,
+            schema_name: ho.schema.map(String::from),
+            table_name: ho.table.map(String::from),
             event_length: Some(len as i64),
-            event_type: event_type.map(|t| t as i32),
+            event_type: ho.event_type.map(|t| t as i32),
             props,
+            gtid,
+        }
+    }
+
+    /// The direct writer's header (same fields as [`Converter::header`]); the `gtid` text is
+    /// returned too (for the entry's position).
+    fn header_out<'s>(
+        &'s self,
+        h: &EventHeader,
+        offset: u64,
+        len: u32,
+        ho: &HeadOut<'s>,
+    ) -> encode::HeaderOut<'s> {
+        let (curt_gtid, gtid) = match (&self.gtid, ho.with_gtid) {
+            (Some(_), true) => (
+                self.curt_gtid
+                    .as_ref()
+                    .map(|(c, sn, lct)| (c.as_str(), *sn, *lct)),
+                self.gtid_text.as_deref(),
+            ),
+            _ => (None, None),
+        };
+        encode::HeaderOut {
+            file: &self.file,
+            offset: offset as i64,
+            server_id: h.server_id as i64,
+            execute_time: h.timestamp as i64 * 1000,
+            schema: ho.schema,
+            table: ho.table,
+            event_length: len as i64,
+            event_type: ho.event_type.map(|t| t as i32),
+            curt_gtid,
+            rows: ho.rows,
             gtid,
         }
     }
@@ -632,11 +684,53 @@ impl Converter {
         len: u32,
         event_type: Option<EventType>,
         t: EntryType,
-        store: Vec<u8>,
+        store: StoreOut<'_>,
+    ) -> ParsedEntry {
+        let ho = HeadOut {
+            schema: Some(""),
+            table: Some(""),
+            event_type,
+            with_gtid: true,
+            rows: 0,
+        };
+        self.emit(ev, len, ho, t, store, false)
+    }
+
+    /// Serializes a non-rows entry: written directly, or (oracle mode, see
+    /// [`Converter::set_struct_rows`]) through the prost structs.
+    fn emit(
+        &self,
+        ev: &Event<'_>,
+        len: u32,
+        ho: HeadOut<'_>,
+        t: EntryType,
+        store: StoreOut<'_>,
+        is_ddl: bool,
     ) -> ParsedEntry {
         let h = &ev.header;
-        let hd = self.header(h, ev.offset, len, s(""), s(""), event_type, true, 0);
-        self.entry(hd, t, store, h, ev.offset, false)
+        if self.struct_rows {
+            let hd = self.header(h, ev.offset, len, &ho);
+            return self.entry(hd, t, store_prost(&store), h, ev.offset, is_ddl);
+        }
+        let hd = self.header_out(h, ev.offset, len, &ho);
+        let mut buf = Vec::with_capacity(hd.encoded_len() + 2 + store.encoded_len());
+        hd.write(&mut buf);
+        encode::put_i32(&mut buf, 2, t as i32);
+        store.write(&mut buf);
+        ParsedEntry {
+            bytes: Bytes::from(buf),
+            position: EntryPosition {
+                file: self.file.clone(),
+                offset: ev.offset,
+                timestamp_ms: h.timestamp as i64 * 1000,
+                server_id: h.server_id,
+                gtid: hd.gtid.map(String::from),
+            },
+            entry_type: t,
+            event_type: ho.event_type,
+            is_ddl,
+            raw_size: h.event_size,
+        }
     }
 
     fn entry(
@@ -649,23 +743,19 @@ impl Converter {
         is_ddl: bool,
     ) -> ParsedEntry {
         let event_type = header.event_type.and_then(|v| EventType::try_from(v).ok());
-        // `Entry { header, entryType, storeValue }` written field by field (same bytes as prost's
-        // encoding of the struct, without re-measuring the header or copying `store` twice).
-        let hlen = header.encoded_len();
-        let mut buf = Vec::with_capacity(hlen + store.len() + 16);
-        buf.push(0x0a);
-        encode::encode_varint(hlen as u64, &mut buf);
-        header.encode_raw(&mut buf);
-        encode::put_i32(&mut buf, 2, t as i32);
-        encode::put_bytes(&mut buf, 3, &store);
+        let entry = canal_protocol::entry::Entry {
+            header: Some(header),
+            entry_type: Some(t as i32),
+            store_value: Some(store.into()),
+        };
         ParsedEntry {
-            bytes: Bytes::from(buf),
+            bytes: Bytes::from(entry.encode_to_vec()),
             position: EntryPosition {
                 file: self.file.clone(),
                 offset,
                 timestamp_ms: h.timestamp as i64 * 1000,
                 server_id: h.server_id,
-                gtid: header.gtid,
+                gtid: entry.header.and_then(|h| h.gtid),
             },
             entry_type: t,
             event_type,
@@ -683,76 +773,44 @@ impl Converter {
     ) -> Result<(), ParseError> {
         let h = &ev.header;
         let sql = decode_query_text(&q.sql, q.status.charset.map(|c| c.0));
-        let default_db = values::latin1(q.schema);
         let upper_prefix = |p: &str| {
             sql.len() >= p.len() && sql.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
         };
-        let xid_after = |p: &str| {
-            sql.find(p)
-                .map(|i| sql[i + p.len()..].to_string())
-                .unwrap_or_default()
-        };
-        let xa = |t: &str| {
-            vec![
-                Pair {
-                    key: s("XA_TYPE"),
-                    value: s(t),
-                },
-                Pair {
-                    key: s("XA_XID"),
-                    value: Some(xid_after(t)),
-                },
-            ]
-        };
+        let xid_after = |p: &str| sql.find(p).map_or("", |i| &sql[i + p.len()..]);
         // BEGIN / COMMIT and XA START / XA END: the same entries, the XA ones with props.
-        let begin = |props: Vec<Pair>| {
-            let b = TransactionBegin {
-                props,
-                thread_id: Some(q.thread_id as i64),
-                ..Default::default()
-            };
-            self.control_entry(
-                ev,
-                len,
-                None,
-                EntryType::Transactionbegin,
-                b.encode_to_vec(),
-            )
-        };
-        let end = |props: Vec<Pair>| {
-            let e = TransactionEnd {
-                transaction_id: s("0"),
-                props,
-                ..Default::default()
-            };
-            self.control_entry(ev, len, None, EntryType::Transactionend, e.encode_to_vec())
-        };
-        if upper_prefix("XA START") {
-            out.push(begin(xa("XA START")));
-            return Ok(());
-        }
-        if upper_prefix("XA END") {
-            out.push(end(xa("XA END")));
-            return Ok(());
+        let thread_id = q.thread_id as i64;
+        for (p, begin) in [("XA START", true), ("XA END", false)] {
+            if upper_prefix(p) {
+                let props = [("XA_TYPE", p), ("XA_XID", xid_after(p))];
+                let (t, store) = if begin {
+                    let props = &props[..];
+                    (
+                        EntryType::Transactionbegin,
+                        StoreOut::Begin { thread_id, props },
+                    )
+                } else {
+                    let props = &props[..];
+                    let transaction_id = "0";
+                    (
+                        EntryType::Transactionend,
+                        StoreOut::End {
+                            transaction_id,
+                            props,
+                        },
+                    )
+                };
+                out.push(self.control_entry(ev, len, None, t, store));
+                return Ok(());
+            }
         }
         for (p, t) in [
             ("XA COMMIT", EventType::Xacommit),
             ("XA ROLLBACK", EventType::Xarollback),
         ] {
             if upper_prefix(p) {
-                let rc = RowChange {
-                    event_type: Some(t as i32),
-                    sql: Some(sql.clone()),
-                    props: xa(p),
-                    ..Default::default()
-                };
-                out.push(self.control_entry(
-                    ev,
-                    len,
-                    Some(t),
-                    EntryType::Rowdata,
-                    rc.encode_to_vec(),
-                ));
+                let props = [("XA_TYPE", p), ("XA_XID", xid_after(p))];
+                let store = query_store(t, None, &sql, &props, None);
+                out.push(self.control_entry(ev, len, Some(t), EntryType::Rowdata, store));
                 return Ok(());
             }
         }
@@ -761,13 +819,22 @@ impl Converter {
                 && sql.as_bytes()[sql.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
         };
         if ends("BEGIN") {
-            out.push(begin(Vec::new()));
+            let store = StoreOut::Begin {
+                thread_id,
+                props: &[],
+            };
+            out.push(self.control_entry(ev, len, None, EntryType::Transactionbegin, store));
             return Ok(());
         }
         if ends("COMMIT") {
-            out.push(end(Vec::new()));
+            let store = StoreOut::End {
+                transaction_id: "0",
+                props: &[],
+            };
+            out.push(self.control_entry(ev, len, None, EntryType::Transactionend, store));
             return Ok(());
         }
+        let default_db = values::latin1(q.schema);
         let results = ddl::classify(&sql, &default_db);
         let Some(first) = results.first().cloned() else {
             return Ok(());
@@ -780,6 +847,7 @@ impl Converter {
         if !is_dml {
             let eff = self.schema.apply_ddl(&sql, &default_db, self.flavor);
             self.resolved.clear();
+            self.tables_gen += 1;
             if let DdlEffect::Forgotten(t) = &eff {
                 tracing::warn!(file = %self.file, offset = ev.offset, "DDL not parsed; metadata of {t:?} will be reloaded");
             }
@@ -828,35 +896,16 @@ impl Converter {
                 )));
             }
         }
-        let rc = RowChange {
-            event_type: Some(first.event_type as i32),
-            is_ddl: Some(!is_dml),
-            sql: Some(sql),
-            ddl_schema_name: if default_db.is_empty() {
-                None
-            } else {
-                Some(default_db)
-            },
-            ..Default::default()
+        let ddl_schema = (!default_db.is_empty()).then_some(default_db.as_str());
+        let store = query_store(first.event_type, Some(!is_dml), &sql, &[], ddl_schema);
+        let ho = HeadOut {
+            schema: first.schema.as_deref(),
+            table: first.table.as_deref(),
+            event_type: Some(first.event_type),
+            with_gtid: true,
+            rows: 0,
         };
-        let hd = self.header(
-            h,
-            ev.offset,
-            len,
-            first.schema.clone(),
-            first.table.clone(),
-            Some(first.event_type),
-            true,
-            0,
-        );
-        out.push(self.entry(
-            hd,
-            EntryType::Rowdata,
-            rc.encode_to_vec(),
-            h,
-            ev.offset,
-            !is_dml,
-        ));
+        out.push(self.emit(ev, len, ho, EntryType::Rowdata, store, !is_dml));
         Ok(())
     }
 
@@ -921,6 +970,7 @@ impl Converter {
         if let Some(m) = self.resolved.get_mut(schema) {
             m.remove(table);
         }
+        self.tables_gen += 1;
         if let Some(h) = &mut self.history {
             h.append_snapshot(file, offset, ts, sid, schema, table, &text)?;
         }
@@ -1016,13 +1066,22 @@ impl Converter {
                 return Err(ParseError::NoTableMeta(msg));
             }
         };
-        let kinds = def
+        let kinds: Vec<ColumnKind> = def
             .columns
             .iter()
             .zip(&tm.columns)
             .map(|(c, t)| ColumnKind::new(t.real_type, &c.mysql_type))
             .collect();
-        let r = Arc::new(ResolvedTable { def, kinds });
+        let pre = encode::PreCols::new(def.columns.iter().zip(&kinds).map(|(c, k)| {
+            let k: &ColumnKind = k;
+            (
+                c.name.as_str(),
+                c.is_key,
+                c.mysql_type.as_str(),
+                k.null_sql_type(),
+            )
+        }));
+        let r = Arc::new(ResolvedTable { def, kinds, pre });
         self.resolved
             .entry(tm.schema.clone())
             .or_default()
@@ -1045,7 +1104,23 @@ impl Converter {
                 offset: ev.offset,
             });
         };
-        if self.opts.filter_rows || !self.table_passes_cached(&tm.schema, &tm.table) {
+        if self.opts.filter_rows {
+            return Ok(None);
+        }
+        // The oracle path (struct_rows) always looks up, so the differential test checks this.
+        let hit = match &self.last_target {
+            Some((sch, t, g, rt))
+                if !self.struct_rows
+                    && *g == self.tables_gen
+                    && *sch == tm.schema
+                    && *t == tm.table
+                    && rt.kinds.len() == tm.columns.len() =>
+            {
+                Some(rt.clone())
+            }
+            _ => None,
+        };
+        if hit.is_none() && !self.table_passes_cached(&tm.schema, &tm.table) {
             return Ok(None);
         }
         let event_type = match r.kind {
@@ -1061,9 +1136,18 @@ impl Converter {
         if skip {
             return Ok(None);
         }
+        if let Some(rt) = hit {
+            return Ok(Some((tm, event_type, rt)));
+        }
         let Some(rt) = self.resolve(tm, ev)? else {
             return Ok(None);
         };
+        self.last_target = Some((
+            tm.schema.clone(),
+            tm.table.clone(),
+            self.tables_gen,
+            rt.clone(),
+        ));
         Ok(Some((tm, event_type, rt)))
     }
 
@@ -1133,16 +1217,14 @@ impl Converter {
             row_datas,
             ..Default::default()
         };
-        let hd = self.header(
-            h,
-            ev.offset,
-            len,
-            Some(tm.schema.clone()),
-            Some(tm.table.clone()),
-            Some(event_type),
-            true,
-            count,
-        );
+        let ho = HeadOut {
+            schema: Some(&tm.schema),
+            table: Some(&tm.table),
+            event_type: Some(event_type),
+            with_gtid: true,
+            rows: count,
+        };
+        let hd = self.header(h, ev.offset, len, &ho);
         out.push(self.entry(
             hd,
             EntryType::Rowdata,
@@ -1167,8 +1249,26 @@ impl Converter {
         let Some((tm, event_type, rt)) = self.rows_target(ev, r)? else {
             return Ok(());
         };
+        let mut ho = HeadOut {
+            schema: Some(&tm.schema),
+            table: Some(&tm.table),
+            event_type: Some(event_type),
+            with_gtid: true,
+            rows: 0,
+        };
+        // The RowChange is written into the entry's own buffer after room for the header (whose
+        // row count is known only at the end), so its bytes are never copied.
+        let room = self.header_out(h, ev.offset, len, &ho).max_len() + 16;
         let mut sc = std::mem::take(&mut self.scratch);
+        let data_len = r.data.len();
+        let est = data_len * sc.rc_ratio_x16.clamp(16, 16 * 64) / 16 + data_len / 16 + 64;
+        if sc.rc.capacity() < room + est {
+            sc.rc = Vec::with_capacity(room + est);
+        }
+        sc.rc.clear();
+        sc.rc.resize(room, 0);
         let res = self.write_row_change(ev, r, tm, &rt, event_type, &mut sc);
+        let buf = std::mem::take(&mut sc.rc);
         let count = match res {
             Ok(c) => c,
             Err(e) => {
@@ -1176,43 +1276,22 @@ impl Converter {
                 return Err(e);
             }
         };
-        let rc = &sc.rc;
-        let mut buf = Vec::with_capacity(rc.len() + 128);
-        let gtid = if self.gtid.is_some() {
-            let hd = self.header(
-                h,
-                ev.offset,
-                len,
-                Some(tm.schema.clone()),
-                Some(tm.table.clone()),
-                Some(event_type),
-                true,
-                count,
-            );
-            buf.push(0x0a);
-            encode::encode_varint(hd.encoded_len() as u64, &mut buf);
-            hd.encode_raw(&mut buf);
-            hd.gtid
-        } else {
-            encode::RowsHeaderOut {
-                file: &self.file,
-                offset: ev.offset as i64,
-                server_id: h.server_id as i64,
-                execute_time: h.timestamp as i64 * 1000,
-                schema: &tm.schema,
-                table: &tm.table,
-                event_length: len as i64,
-                event_type: event_type as i32,
-                rows: count,
-            }
-            .write(&mut buf);
-            None
-        };
-        encode::put_i32(&mut buf, 2, EntryType::Rowdata as i32);
-        encode::put_bytes(&mut buf, 3, rc);
+        let rc_len = buf.len() - room;
+        sc.rc_ratio_x16 = rc_len * 16 / data_len.max(1);
+        ho.rows = count;
+        let hd = self.header_out(h, ev.offset, len, &ho);
+        sc.head.clear();
+        hd.write(&mut sc.head);
+        encode::put_i32(&mut sc.head, 2, EntryType::Rowdata as i32);
+        encode::put_len_key(&mut sc.head, 3, rc_len);
+        let (bytes, spare) = place_head(buf, room, &sc.head);
+        if let Some(b) = spare {
+            sc.rc = b;
+        }
+        let gtid = hd.gtid.map(String::from);
         self.scratch = sc;
         out.push(ParsedEntry {
-            bytes: Bytes::from(buf),
+            bytes,
             position: EntryPosition {
                 file: self.file.clone(),
                 offset: ev.offset,
@@ -1228,7 +1307,8 @@ impl Converter {
         Ok(())
     }
 
-    /// Writes the `RowChange` of a rows event into `sc.rc`; returns the row count.
+    /// Writes the `RowChange` of a rows event into `sc.rc` (after what it holds); returns the
+    /// row count.
     fn write_row_change(
         &self,
         ev: &Event<'_>,
@@ -1238,22 +1318,29 @@ impl Converter {
         event_type: EventType,
         sc: &mut RowScratch,
     ) -> Result<usize, ParseError> {
-        sc.rc.clear();
+        let decode_err = |e: canal_binlog::DecodeError| {
+            ParseError::Decode(format!(
+                "{}.{} at {}:{}: {e}",
+                tm.schema, tm.table, self.file, ev.offset
+            ))
+        };
         encode::put_i64(&mut sc.rc, 1, r.table_id as i64);
         encode::put_i32(&mut sc.rc, 2, event_type as i32);
         encode::put_bool(&mut sc.rc, 10, false);
+        let mut reader = r.reader().map_err(decode_err)?;
+        sc.len_guess.clear();
+        sc.len_guess.resize(rt.def.columns.len(), (1, 1));
+        let mut row = std::mem::take(&mut sc.row).reuse();
         let mut count = 0usize;
-        for row in r.rows() {
-            let row = row.map_err(|e| {
-                ParseError::Decode(format!(
-                    "{}.{} at {}:{}: {e}",
-                    tm.schema, tm.table, self.file, ev.offset
-                ))
-            })?;
-            sc.row.clear();
-            sc.before_vals.clear();
-            sc.before.clear();
-            sc.before.resize(rt.def.columns.len(), None);
+        let res = loop {
+            match reader.next_into(&mut row) {
+                Ok(true) => {}
+                Ok(false) => break Ok(count),
+                Err(e) => break Err(decode_err(e)),
+            }
+            let guess = sc.row_len_guess.max(1);
+            sc.rc.push((12 << 3) | 2);
+            let at = encode::begin_len(&mut sc.rc, guess);
             let mut stop = false;
             match r.kind {
                 RowsKind::Write => {
@@ -1263,10 +1350,13 @@ impl Converter {
                 }
                 RowsKind::Delete => {
                     if let Some(b) = &row.before {
-                        self.write_columns(rt, tm, b, Phase::Before, sc);
+                        self.write_columns(rt, tm, b, Phase::BeforeOnly, sc);
                     }
                 }
                 RowsKind::Update | RowsKind::PartialUpdate => {
+                    sc.before_vals.clear();
+                    sc.before.clear();
+                    sc.before.resize(rt.def.columns.len(), None);
                     if let Some(b) = &row.before {
                         self.write_columns(rt, tm, b, Phase::Before, sc);
                     }
@@ -1276,16 +1366,147 @@ impl Converter {
                     }
                 }
             }
-            encode::put_bytes(&mut sc.rc, 12, &sc.row);
+            sc.row_len_guess = encode::end_len(&mut sc.rc, at, guess);
             if stop {
-                break;
+                break Ok(count);
             }
             count += 1;
-        }
-        Ok(count)
+        };
+        sc.row = row.reuse();
+        res
     }
 
-    /// Renders one image and writes its kept columns into `sc.row`.
+    /// [`Converter::write_columns`] without a field filter: each column is written straight
+    /// into `sc.rc` and its value rendered in place (lengths reserved and patched), so values
+    /// are never copied; before-image values are remembered as ranges of `sc.rc`.
+    fn write_columns_in_place(
+        &self,
+        rt: &ResolvedTable,
+        image: &[Option<Value<'_>>],
+        phase: Phase,
+        sc: &mut RowScratch,
+    ) {
+        let field = match phase {
+            Phase::Before | Phase::BeforeOnly => 1,
+            _ => 2,
+        };
+        for (i, slot) in image.iter().enumerate() {
+            let Some(v) = slot else { continue };
+            let (Some(def), Some(kind), Some((head, tail, usual))) =
+                (rt.def.columns.get(i), rt.kinds.get(i), rt.pre.parts(i))
+            else {
+                continue;
+            };
+            let prev: Option<Option<(usize, usize)>> = match phase {
+                Phase::After => sc.before.get(i).copied().flatten(),
+                _ => None,
+            };
+            let buf = &mut sc.rc;
+            let range = if let Value::JsonDiff(p) = v {
+                // Rare: rendered aside (see `write_columns`), then written.
+                sc.val.clear();
+                let (sql_type, non_null) = if p.is_empty() {
+                    match prev {
+                        Some(Some((s, e))) => {
+                            sc.val.extend_from_slice(buf.get(s..e).unwrap_or_default());
+                            (values::sql_type::VARCHAR, true)
+                        }
+                        Some(None) => (kind.null_sql_type(), false),
+                        None => (values::sql_type::VARCHAR, true),
+                    }
+                } else {
+                    let text = json::diff_to_canal_text(p, &def.name)
+                        .unwrap_or_else(|| json::to_canal_text(p));
+                    sc.val.extend_from_slice(text.as_bytes());
+                    (values::sql_type::VARCHAR, true)
+                };
+                let value = non_null.then_some(&sc.val[..]);
+                let updated = match phase {
+                    Phase::Before | Phase::BeforeOnly => false,
+                    Phase::AfterNoBefore => true,
+                    Phase::After => match prev {
+                        Some(p) => p.map(|(s, e)| buf.get(s..e).unwrap_or_default()) != value,
+                        None => true,
+                    },
+                };
+                rt.pre.write(buf, field, i, sql_type, updated, value);
+                value.map(|v| v.len())
+            } else {
+                let col_start = buf.len();
+                // Length bytes as in the previous row (per column: column, value).
+                let (guess, vguess) = sc.len_guess.get(i).copied().unwrap_or((1, 1));
+                let (guess, vguess) = (usize::from(guess.max(1)), usize::from(vguess.max(1)));
+                buf.push(((field << 3) | 2) as u8);
+                let at_col = encode::begin_len(buf, guess);
+                buf.extend_from_slice(head);
+                let flags = buf.len();
+                buf.extend_from_slice(&[5 << 3, 0, 6 << 3, 0]);
+                let (sql_type, vr) = if matches!(v, Value::Null) {
+                    (kind.null_sql_type(), None)
+                } else {
+                    buf.push((8 << 3) | 2);
+                    let at_v = encode::begin_len(buf, vguess);
+                    let (t, non_null) = values::render_into(v, kind, &self.zone, buf);
+                    let n = encode::end_len(buf, at_v, vguess);
+                    if let Some(g) = sc.len_guess.get_mut(i) {
+                        g.1 = n as u8;
+                    }
+                    if non_null {
+                        (t, Some((at_v + n, buf.len())))
+                    } else {
+                        buf.truncate(at_v - 1);
+                        (t, None)
+                    }
+                };
+                let updated = match phase {
+                    Phase::Before | Phase::BeforeOnly => false,
+                    Phase::AfterNoBefore => true,
+                    Phase::After => {
+                        let now = vr.map(|(s, e)| buf.get(s..e).unwrap_or_default());
+                        match prev {
+                            Some(p) => p.map(|(s, e)| buf.get(s..e).unwrap_or_default()) != now,
+                            None => true,
+                        }
+                    }
+                };
+                if sql_type == usual {
+                    if let Some(f) = buf.get_mut(flags..flags + 4) {
+                        f[1] = u8::from(updated);
+                        f[3] = u8::from(vr.is_none());
+                    }
+                    buf.extend_from_slice(tail);
+                    let n = encode::end_len(buf, at_col, guess);
+                    if let Some(g) = sc.len_guess.get_mut(i) {
+                        g.0 = n as u8;
+                    }
+                } else {
+                    // Rare (unsigned promotion, SET, JSON...): rewritten with the actual sqlType.
+                    sc.val.clear();
+                    if let Some((s, e)) = vr {
+                        sc.val.extend_from_slice(buf.get(s..e).unwrap_or_default());
+                    }
+                    buf.truncate(col_start);
+                    let value = vr.map(|_| &sc.val[..]);
+                    rt.pre.write(buf, field, i, sql_type, updated, value);
+                }
+                vr.map(|(s, e)| e - s)
+            };
+            if phase == Phase::Before {
+                // The value ends right before the column's mysqlType field.
+                let r = range.map(|n| {
+                    let end = sc.rc.len() - tail.len();
+                    (end - n, end)
+                });
+                if let Some(slot) = sc.before.get_mut(i) {
+                    *slot = Some(r);
+                }
+            }
+        }
+    }
+
+    /// Renders one image and writes its kept columns into `sc.rc` (without a field filter:
+    /// [`Converter::write_columns_in_place`]; with one, values are rendered aside and the
+    /// before image's kept in `sc.before_vals`, as dropped columns are not written).
     fn write_columns(
         &self,
         rt: &ResolvedTable,
@@ -1295,7 +1516,13 @@ impl Converter {
         sc: &mut RowScratch,
     ) {
         let filter = !self.fields.is_empty();
-        let field = if phase == Phase::Before { 1 } else { 2 };
+        if !filter {
+            return self.write_columns_in_place(rt, image, phase, sc);
+        }
+        let field = match phase {
+            Phase::Before | Phase::BeforeOnly => 1,
+            _ => 2,
+        };
         for (i, slot) in image.iter().enumerate() {
             let Some(v) = slot else { continue };
             let (Some(def), Some(kind)) = (rt.def.columns.get(i), rt.kinds.get(i)) else {
@@ -1330,7 +1557,7 @@ impl Converter {
             };
             let value = non_null.then_some(&sc.val[..]);
             let updated = match phase {
-                Phase::Before => false,
+                Phase::Before | Phase::BeforeOnly => false,
                 Phase::AfterNoBefore => true,
                 Phase::After => match prev {
                     Some(p) => {
@@ -1341,16 +1568,7 @@ impl Converter {
                 },
             };
             if !filter || self.fields.keep(&tm.schema, &tm.table, &def.name) {
-                encode::ColumnOut {
-                    index: i as i32,
-                    sql_type,
-                    name: &def.name,
-                    is_key: def.is_key,
-                    updated,
-                    value,
-                    mysql_type: &def.mysql_type,
-                }
-                .write(&mut sc.row, field);
+                rt.pre.write(&mut sc.rc, field, i, sql_type, updated, value);
             }
             if phase == Phase::Before {
                 let r = value.map(|v| {
@@ -1435,12 +1653,111 @@ impl Converter {
 /// Which image [`Converter::write_columns`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Before image (`updated` = false).
+    /// Before image of an update (`updated` = false; values kept for the after image).
     Before,
+    /// Before image of a delete (`updated` = false).
+    BeforeOnly,
     /// After image of an insert (`updated` = true).
     AfterNoBefore,
     /// After image of an update (`updated` compared with the before image).
     After,
+}
+
+/// The header fields that differ between entries (see [`Converter::header`]).
+#[derive(Debug, Clone, Copy)]
+struct HeadOut<'a> {
+    schema: Option<&'a str>,
+    table: Option<&'a str>,
+    event_type: Option<EventType>,
+    /// GTID props and `gtid` (in GTID mode).
+    with_gtid: bool,
+    /// `rowsCount` prop when > 0.
+    rows: usize,
+}
+
+/// A `RowChange` without rows (statement and DDL entries).
+fn query_store<'a>(
+    t: EventType,
+    is_ddl: Option<bool>,
+    sql: &'a str,
+    props: &'a [(&'a str, &'a str)],
+    ddl_schema: Option<&'a str>,
+) -> StoreOut<'a> {
+    StoreOut::Query {
+        event_type: t as i32,
+        is_ddl,
+        sql,
+        props,
+        ddl_schema,
+    }
+}
+
+/// The prost encoding of a `storeValue` (the oracle path).
+fn store_prost(store: &StoreOut<'_>) -> Vec<u8> {
+    let pairs = |p: &[(&str, &str)]| -> Vec<Pair> {
+        p.iter()
+            .map(|(k, v)| Pair {
+                key: s(k),
+                value: s(v),
+            })
+            .collect()
+    };
+    match *store {
+        StoreOut::Begin { thread_id, props } => TransactionBegin {
+            props: pairs(props),
+            thread_id: Some(thread_id),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        StoreOut::End {
+            transaction_id,
+            props,
+        } => TransactionEnd {
+            transaction_id: s(transaction_id),
+            props: pairs(props),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        StoreOut::Query {
+            event_type,
+            is_ddl,
+            sql,
+            props,
+            ddl_schema,
+        } => RowChange {
+            event_type: Some(event_type),
+            is_ddl,
+            sql: s(sql),
+            props: pairs(props),
+            ddl_schema_name: ddl_schema.map(String::from),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+    }
+}
+
+/// The entry bytes from `buf` = `room` spare bytes then the `storeValue` body, with `head`
+/// (header, entryType, storeValue key and length) placed right before the body. A large entry
+/// keeps its buffer (and the few unused leading bytes, at most 1/16 of its size; spare capacity
+/// beyond 1/8 is released) instead of being copied; a small one is copied into an exact
+/// allocation and `buf` is handed back for reuse.
+fn place_head(mut buf: Vec<u8>, room: usize, head: &[u8]) -> (Bytes, Option<Vec<u8>>) {
+    let body = buf.get(room..).unwrap_or_default();
+    match room.checked_sub(head.len()) {
+        Some(gap) if gap * 16 <= body.len() => {
+            buf[gap..room].copy_from_slice(head);
+            if buf.capacity() > buf.len() + buf.len() / 8 {
+                buf.shrink_to_fit();
+            }
+            (Bytes::from(buf).slice(gap..), None)
+        }
+        _ => {
+            let mut v = Vec::with_capacity(head.len() + body.len());
+            v.extend_from_slice(head);
+            v.extend_from_slice(body);
+            (Bytes::from(v), Some(buf))
+        }
+    }
 }
 
 /// Builds a definition from TABLE_MAP FULL metadata (names, keys), taking types from `known`

@@ -6,13 +6,34 @@
 //! module implements the same digit-generation algorithm independently: an exact path for integers
 //! below 2^63, then Steele & White / dtoa-style digit generation with a symmetric stopping test,
 //! evaluated in 32-bit, 64-bit (both with Java's wrapping arithmetic) or arbitrary precision
-//! depending on operand sizes, exactly as the JDK chooses. Tests compare against vectors printed by
-//! a real JDK 17 (`tests/data/java_fp_vectors.txt`).
+//! depending on operand sizes, exactly as the JDK chooses (the arbitrary-precision loop runs in
+//! exact `u128` arithmetic when its operands fit, which gives the same digits). Output goes
+//! straight into a byte buffer ([`push_float`], [`push_double`]). Tests compare against vectors
+//! printed by a real JDK 17 (`tests/data/java_fp_vectors.txt`) and the `u128` loop against the
+//! big-integer one on random values.
 
 use std::cmp::Ordering;
 
 /// `Float.toString(f)` of JDK <= 18.
 pub fn float_to_string(f: f32) -> String {
+    let mut out = Vec::with_capacity(26);
+    push_float(&mut out, f);
+    ascii_string(out)
+}
+
+/// `Double.toString(d)` of JDK <= 18.
+pub fn double_to_string(v: f64) -> String {
+    let mut out = Vec::with_capacity(26);
+    push_double(&mut out, v);
+    ascii_string(out)
+}
+
+fn ascii_string(b: Vec<u8>) -> String {
+    String::from_utf8(b).unwrap_or_default()
+}
+
+/// [`float_to_string`] appended to a byte buffer (no allocation).
+pub fn push_float(out: &mut Vec<u8>, f: f32) {
     let bits = f.to_bits();
     let fields = FpFields {
         neg: bits >> 31 != 0,
@@ -21,11 +42,11 @@ pub fn float_to_string(f: f32) -> String {
         mant_bits: 23,
         bias: 127,
     };
-    to_java_string(f.is_nan(), f.is_infinite(), fields)
+    to_java_string(out, f.is_nan(), f.is_infinite(), fields, true)
 }
 
-/// `Double.toString(d)` of JDK <= 18.
-pub fn double_to_string(v: f64) -> String {
+/// [`double_to_string`] appended to a byte buffer (no allocation on the common paths).
+pub fn push_double(out: &mut Vec<u8>, v: f64) {
     let bits = v.to_bits();
     let fields = FpFields {
         neg: bits >> 63 != 0,
@@ -34,7 +55,7 @@ pub fn double_to_string(v: f64) -> String {
         mant_bits: 52,
         bias: 1023,
     };
-    to_java_string(v.is_nan(), v.is_infinite(), fields)
+    to_java_string(out, v.is_nan(), v.is_infinite(), fields, true)
 }
 
 /// The IEEE 754 fields of a float or double.
@@ -53,24 +74,22 @@ struct FpFields {
 
 /// The shared part of `Float.toString` / `Double.toString`: special values, normalizing
 /// subnormals, then the digit generation on the value widened to a double's fraction.
-fn to_java_string(nan: bool, infinite: bool, f: FpFields) -> String {
+/// `u128`: whether the digit loop may use exact 128-bit arithmetic (false only in tests, to
+/// compare it with the arbitrary-precision loop).
+fn to_java_string(out: &mut Vec<u8>, nan: bool, infinite: bool, f: FpFields, u128: bool) {
     if nan {
-        return "NaN".into();
+        return out.extend_from_slice(b"NaN");
     }
     let neg = f.neg;
     if infinite {
-        return if neg {
-            "-Infinity".into()
-        } else {
-            "Infinity".into()
-        };
+        return out.extend_from_slice(if neg { b"-Infinity" } else { b"Infinity" });
     }
     let mut fract = f.fract;
     let mut bin_exp = f.exp;
     let n_sig;
     if bin_exp == 0 {
         if fract == 0 {
-            return if neg { "-0.0".into() } else { "0.0".into() };
+            return out.extend_from_slice(if neg { b"-0.0" } else { b"0.0" });
         }
         let lz = fract.leading_zeros() as i32;
         let shift = lz - (63 - f.mant_bits);
@@ -82,12 +101,51 @@ fn to_java_string(nan: bool, infinite: bool, f: FpFields) -> String {
         n_sig = f.mant_bits + 1;
     }
     bin_exp -= f.bias;
-    let d = dtoa(bin_exp, fract << (52 - f.mant_bits), n_sig);
-    render(neg, &d)
+    let d = dtoa(bin_exp, fract << (52 - f.mant_bits), n_sig, u128);
+    render(out, neg, &d)
+}
+
+/// Up to 32 ASCII digits in place (the JDK's buffer holds 20; pushes beyond 32 are dropped,
+/// which no float or double reaches).
+#[derive(Clone, Copy)]
+struct Digits {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Digits {
+    fn new() -> Self {
+        Digits {
+            buf: [0; 32],
+            len: 0,
+        }
+    }
+    fn push(&mut self, d: u8) {
+        if let Some(x) = self.buf.get_mut(self.len) {
+            *x = d;
+            self.len += 1;
+        }
+    }
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+}
+
+impl std::ops::Deref for Digits {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Digits {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.len]
+    }
 }
 
 struct DecDigits {
-    digits: Vec<u8>,
+    digits: Digits,
     /// Position of the decimal point relative to the first digit (value = 0.d1d2.. * 10^dec_exp).
     dec_exp: i32,
 }
@@ -140,9 +198,13 @@ fn develop_long_digits(insignificant: i32, mut lvalue: u64) -> DecDigits {
             lvalue += 1;
         }
     }
-    let s = lvalue.to_string().into_bytes();
+    let mut ib = itoa::Buffer::new();
+    let s = ib.format(lvalue).as_bytes();
     let len = s.len() as i32;
-    let mut digits = s;
+    let mut digits = Digits::new();
+    for &c in s {
+        digits.push(c);
+    }
     while digits.len() > 1 && digits.last() == Some(&b'0') {
         digits.pop();
     }
@@ -152,7 +214,7 @@ fn develop_long_digits(insignificant: i32, mut lvalue: u64) -> DecDigits {
     }
 }
 
-fn dtoa(bin_exp: i32, fract_bits: u64, n_sig: i32) -> DecDigits {
+fn dtoa(bin_exp: i32, fract_bits: u64, n_sig: i32, u128: bool) -> DecDigits {
     let tail_zeros = fract_bits.trailing_zeros() as i32;
     let n_fract_bits = 53 - tail_zeros;
     let n_tiny_bits = (n_fract_bits - bin_exp - 1).max(0);
@@ -202,7 +264,7 @@ fn dtoa(bin_exp: i32, fract_bits: u64, n_sig: i32) -> DecDigits {
         } else {
             (s5 + 1) * 3
         };
-    let mut digits: Vec<u8> = Vec::with_capacity(20);
+    let mut digits = Digits::new();
     let low;
     let high;
     let low_digit_diff: Ordering;
@@ -256,6 +318,43 @@ fn dtoa(bin_exp: i32, fract_bits: u64, n_sig: i32) -> DecDigits {
         } else {
             fast_digits!(i64);
         }
+    } else if u128 && bbits < 120 && ten_s_bits < 120 && b2 >= 0 && s2 >= 0 && m2 >= 0 {
+        // The JDK's exact (FDBigInteger) loop, in u128: every intermediate stays below 2^124
+        // (b < 10·s, and m stops growing once b + m reaches 10·s), so the arithmetic is exact
+        // and gives the same digits as the arbitrary-precision path below.
+        let mut b = (u128::from(fb) * 5u128.pow(b5 as u32)) << b2;
+        let s = 5u128.pow(s5 as u32) << s2;
+        let mut m = 5u128.pow(m5 as u32) << m2;
+        let tens = s * 10;
+        let q = b / s;
+        b = (b % s) * 10;
+        m *= 10;
+        let mut lo = b < m;
+        let mut hi = b + m >= tens;
+        if q == 0 && !hi {
+            dec_exp -= 1;
+        } else {
+            digits.push(b'0' + q as u8);
+        }
+        if !(-3..8).contains(&dec_exp) {
+            hi = false;
+            lo = false;
+        }
+        while !lo && !hi {
+            let q = b / s;
+            b = (b % s) * 10;
+            m *= 10;
+            lo = b < m;
+            hi = b + m >= tens;
+            digits.push(b'0' + q as u8);
+        }
+        low_digit_diff = if hi && lo {
+            (b << 1).cmp(&tens)
+        } else {
+            Ordering::Equal
+        };
+        low = lo;
+        high = hi;
     } else {
         let mut bv = Big::from_u64(fb);
         bv.mul_pow5(b5 as u32);
@@ -271,7 +370,8 @@ fn dtoa(bin_exp: i32, fract_bits: u64, n_sig: i32) -> DecDigits {
         let q = bv.quo_rem_iteration(&sv);
         mv.mul_small(10);
         let mut lo = bv.cmp(&mv) == Ordering::Less;
-        let mut hi = tens.cmp_sum(&bv, &mv) != Ordering::Greater;
+        let mut sum = Big(Vec::with_capacity(tens.0.len() + 2));
+        let mut hi = tens.cmp_sum(&bv, &mv, &mut sum) != Ordering::Greater;
         if q == 0 && !hi {
             dec_exp -= 1;
         } else {
@@ -285,7 +385,7 @@ fn dtoa(bin_exp: i32, fract_bits: u64, n_sig: i32) -> DecDigits {
             let q = bv.quo_rem_iteration(&sv);
             mv.mul_small(10);
             lo = bv.cmp(&mv) == Ordering::Less;
-            hi = tens.cmp_sum(&bv, &mv) != Ordering::Greater;
+            hi = tens.cmp_sum(&bv, &mv, &mut sum) != Ordering::Greater;
             digits.push(b'0' + q as u8);
         }
         low_digit_diff = if hi && lo {
@@ -339,55 +439,52 @@ fn roundup(d: &mut DecDigits) {
     d.digits[i] = q + 1;
 }
 
-fn render(neg: bool, d: &DecDigits) -> String {
-    let mut r = String::with_capacity(26);
+fn render(r: &mut Vec<u8>, neg: bool, d: &DecDigits) {
     if neg {
-        r.push('-');
+        r.push(b'-');
     }
-    let digits = &d.digits;
+    let digits = &d.digits[..];
     let n = digits.len() as i32;
     let e = d.dec_exp;
-    let push = |r: &mut String, s: &[u8]| r.extend(s.iter().map(|&c| c as char));
     if e > 0 && e < 8 {
         let cl = n.min(e);
-        push(&mut r, &digits[..cl as usize]);
+        r.extend_from_slice(&digits[..cl as usize]);
         if cl < e {
             for _ in 0..(e - cl) {
-                r.push('0');
+                r.push(b'0');
             }
-            r.push_str(".0");
+            r.extend_from_slice(b".0");
         } else {
-            r.push('.');
+            r.push(b'.');
             if cl < n {
-                push(&mut r, &digits[cl as usize..]);
+                r.extend_from_slice(&digits[cl as usize..]);
             } else {
-                r.push('0');
+                r.push(b'0');
             }
         }
     } else if e <= 0 && e > -3 {
-        r.push_str("0.");
+        r.extend_from_slice(b"0.");
         for _ in 0..(-e) {
-            r.push('0');
+            r.push(b'0');
         }
-        push(&mut r, digits);
+        r.extend_from_slice(digits);
     } else {
-        push(&mut r, &digits[..1]);
-        r.push('.');
+        r.extend_from_slice(digits.get(..1).unwrap_or(b"0"));
+        r.push(b'.');
         if n > 1 {
-            push(&mut r, &digits[1..]);
+            r.extend_from_slice(&digits[1..]);
         } else {
-            r.push('0');
+            r.push(b'0');
         }
-        r.push('E');
+        r.push(b'E');
         let exp = if e <= 0 {
-            r.push('-');
+            r.push(b'-');
             -e + 1
         } else {
             e - 1
         };
-        r.push_str(&exp.to_string());
+        r.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
     }
-    r
 }
 
 /// Minimal unsigned big integer (little-endian u32 limbs) for the exact digit loop.
@@ -459,25 +556,25 @@ impl Big {
         }
         Ordering::Equal
     }
-    fn add(&self, o: &Big) -> Big {
+    /// `out = self + o` (reusing `out`'s storage).
+    fn add_into(&self, o: &Big, out: &mut Big) {
         let n = self.0.len().max(o.0.len());
-        let mut r = Vec::with_capacity(n + 1);
+        out.0.clear();
         let mut carry = 0u64;
         for i in 0..n {
             let v = *self.0.get(i).unwrap_or(&0) as u64 + *o.0.get(i).unwrap_or(&0) as u64 + carry;
-            r.push(v as u32);
+            out.0.push(v as u32);
             carry = v >> 32;
         }
         if carry != 0 {
-            r.push(carry as u32);
+            out.0.push(carry as u32);
         }
-        let mut b = Big(r);
-        b.trim();
-        b
+        out.trim();
     }
-    /// Compares self with a + b.
-    fn cmp_sum(&self, a: &Big, b: &Big) -> Ordering {
-        self.cmp(&a.add(b))
+    /// Compares self with a + b (`sum` is scratch space).
+    fn cmp_sum(&self, a: &Big, b: &Big, sum: &mut Big) -> Ordering {
+        a.add_into(b, sum);
+        self.cmp(sum)
     }
     fn sub_assign(&mut self, o: &Big) {
         let mut borrow = 0i64;
@@ -536,6 +633,59 @@ mod vector_tests {
 
     /// Vectors printed by OpenJDK 17 (`tests/data/JavaFpVectors.java.txt`, `java Gen 1500 7`).
     /// Set JAVA_FP_VECTORS to a bigger file generated the same way to run more.
+    #[test]
+    fn u128_loop_matches_big_loop() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let exact_double = |v: f64| {
+            let bits = v.to_bits();
+            let mut out = Vec::new();
+            let f = FpFields {
+                neg: bits >> 63 != 0,
+                fract: bits & ((1u64 << 52) - 1),
+                exp: ((bits >> 52) & 0x7ff) as i32,
+                mant_bits: 52,
+                bias: 1023,
+            };
+            to_java_string(&mut out, v.is_nan(), v.is_infinite(), f, false);
+            String::from_utf8(out).unwrap()
+        };
+        let exact_float = |v: f32| {
+            let bits = v.to_bits();
+            let mut out = Vec::new();
+            let f = FpFields {
+                neg: bits >> 31 != 0,
+                fract: u64::from(bits & 0x007f_ffff),
+                exp: ((bits >> 23) & 0xff) as i32,
+                mant_bits: 23,
+                bias: 127,
+            };
+            to_java_string(&mut out, v.is_nan(), v.is_infinite(), f, false);
+            String::from_utf8(out).unwrap()
+        };
+        for i in 0..200_000u64 {
+            let r = next();
+            // Random bit patterns, and values of everyday magnitudes (the u128 range).
+            let d = if i % 2 == 0 {
+                f64::from_bits(r)
+            } else {
+                (r % 10_000_000) as f64 / ((next() % 100_000) + 1) as f64
+            };
+            assert_eq!(double_to_string(d), exact_double(d), "{:016x}", d.to_bits());
+            let f = if i % 2 == 0 {
+                f32::from_bits(r as u32)
+            } else {
+                d as f32
+            };
+            assert_eq!(float_to_string(f), exact_float(f), "{:08x}", f.to_bits());
+        }
+    }
+
     #[test]
     fn jdk17_vectors() {
         let path = std::env::var("JAVA_FP_VECTORS").unwrap_or_else(|_| {

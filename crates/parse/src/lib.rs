@@ -11,10 +11,25 @@
 //! definitions replayed from DDL with sqlparser, `SHOW CREATE` type spellings), [`history`]
 //! (position-keyed DDL history persisted per destination), [`filter`] (Canal's regex/field
 //! filters), [`gtid`] (GTID header state), [`entries_json`] (`canalctl decode --entries`),
-//! `encode` (private: the direct protobuf writer of the ROWDATA hot path — rows events are written
-//! from the decoded values into reused buffers, byte-identical to prost's encoding of the
-//! `Column`/`RowData`/`RowChange` structs, which `tests/direct_encode.rs` checks on every recorded
-//! binlog; hand-written because prost encodes only from owned message structs).
+//! `encode` (private: the direct protobuf writers — every entry is written field by field from
+//! borrowed data, byte-identical to prost's encoding of the `canal_protocol::entry` structs;
+//! hand-written because prost encodes only from owned message structs).
+//!
+//! Hot path (rows events): rows are decoded with the allocation-free `RowReader` into one reused
+//! `Row`; the constant bytes of each column (index, usual sqlType, name, isKey, mysqlType) are
+//! encoded once per resolved table; each value is rendered straight into the output after its
+//! column prefix (integers and temporals through digit tables, DECIMAL from the packed groups on
+//! the stack, FLOAT/DOUBLE by [`javafmt`]'s `push_*` functions, exact `u128` arithmetic where the
+//! JDK would use big integers and the operands fit), with `Column`/value/`RowData` lengths
+//! reserved as in the previous row and patched in place. The `RowChange` is written after room
+//! for the header into the entry's own buffer, so a large entry is never copied (a small one is
+//! copied once into an exact allocation and the buffer reused). Consecutive rows events of one
+//! table skip the filter/metadata lookups. Headers, transaction begin/end, query and DDL entries
+//! use the same writer with exact-size allocations (the GTID set text is rendered once per
+//! change, not per entry). `Converter::set_struct_rows` switches every entry to the prost
+//! structs instead — the oracle of `tests/direct_encode.rs`, which compares both on every
+//! recorded binlog, with and without GTID mode and field filters. Per-entry heap work left: the
+//! entry bytes, and `EntryPosition.file` (a `String`, part of the public API).
 //!
 //! Use: build a [`Converter`] from [`ConvertOptions`] (the instance maps Canal properties onto
 //! it; note `black_regex` defaults to empty here while Canal's shipped instance.properties sets

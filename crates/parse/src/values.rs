@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use canal_binlog::value::{Decimal, Value};
 
-use crate::javafmt::{double_to_string, float_to_string};
+use crate::javafmt::{double_to_string, float_to_string, push_double, push_float};
 use crate::json;
 
 /// MySQL column type codes used here.
@@ -223,7 +223,10 @@ pub fn latin1(b: &[u8]) -> String {
 
 /// Text decoding with the connection charset (UTF-8; malformed input becomes U+FFFD).
 pub fn utf8_lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    match std::str::from_utf8(b) {
+        Ok(t) => t.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 /// Renders one non-NULL value: (sqlType, value). `Value::Null` gives (null sqlType, None).
@@ -455,6 +458,31 @@ pub fn render_into(
             push_latin1(out, b);
             (s::BLOB, true)
         }
+        Value::Float(f) => {
+            push_float(out, f);
+            (s::REAL, true)
+        }
+        Value::Double(d) => {
+            push_double(out, d);
+            (s::DOUBLE, true)
+        }
+        Value::Decimal(d) => {
+            push_canal_decimal(out, &d);
+            (s::DECIMAL, true)
+        }
+        Value::Timestamp {
+            seconds,
+            micros,
+            fsp,
+        } => {
+            if seconds == 0 {
+                out.extend_from_slice(b"0000-00-00 00:00:00");
+            } else {
+                push_timestamp(out, seconds, zone);
+            }
+            push_fraction_bytes(out, micros, fsp);
+            (s::TIMESTAMP, true)
+        }
         _ => {
             let (t, text) = render(v, kind, zone);
             match text {
@@ -468,8 +496,27 @@ pub fn render_into(
     }
 }
 
+/// Two-digit decimal strings "00".."99".
+const DIGITS2: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// `format!("{v:0width$}")` without the allocation.
+#[inline]
 fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
+    if v < 100 && width == 2 {
+        let i = v as usize * 2;
+        out.extend_from_slice(&DIGITS2[i..i + 2]);
+        return;
+    }
+    if v < 10_000 && width == 4 {
+        let (hi, lo) = (v as usize / 100 * 2, v as usize % 100 * 2);
+        out.extend_from_slice(&DIGITS2[hi..hi + 2]);
+        out.extend_from_slice(&DIGITS2[lo..lo + 2]);
+        return;
+    }
     let mut ib = itoa::Buffer::new();
     let d = ib.format(v).as_bytes();
     for _ in d.len()..width {
@@ -567,6 +614,31 @@ fn old_time(i: i32) -> String {
     format!("{}{hs}:{m:02}:{sec:02}", if neg { "-" } else { "" })
 }
 
+/// [`timestamp_text`] appended (`yyyy-MM-dd HH:mm:ss` in `zone`).
+fn push_timestamp(out: &mut Vec<u8>, seconds: u32, zone: &Zone) {
+    let Ok(ts) = jiff::Timestamp::from_second(seconds as i64) else {
+        out.extend_from_slice(b"0000-00-00 00:00:00");
+        return;
+    };
+    let dt = zone.0.to_datetime(ts);
+    if dt.year() < 0 {
+        out.extend_from_slice(timestamp_text(seconds, zone).as_bytes());
+        return;
+    }
+    push_padded(out, dt.year() as u64, 4);
+    out.push(b'-');
+    push_padded(out, dt.month() as u64, 2);
+    out.push(b'-');
+    push_padded(out, dt.day() as u64, 2);
+    out.push(b' ');
+    push_hms(
+        out,
+        dt.hour() as u64,
+        dt.minute() as u64,
+        dt.second() as u64,
+    );
+}
+
 fn timestamp_text(seconds: u32, zone: &Zone) -> String {
     match jiff::Timestamp::from_second(seconds as i64) {
         Ok(ts) => {
@@ -588,39 +660,135 @@ fn timestamp_text(seconds: u32, zone: &Zone) -> String {
 /// Canal's DECIMAL text (§3.2): integer part without leading zeros, full 9-digit fraction groups
 /// always, the leftover fraction digits only when not all zero, `.0` when nothing is left.
 pub fn canal_decimal(d: &Decimal<'_>) -> String {
-    let (int_digits, frac_digits, neg) = d.digits();
-    let int_trim = int_digits
-        .iter()
-        .position(|&x| x != 0)
-        .map_or(&[][..], |p| &int_digits[p..]);
-    let scale = d.scale as usize;
-    let full = (scale / 9) * 9;
-    let mut frac_out: &[u8] = frac_digits
-        .get(..full.min(frac_digits.len()))
-        .unwrap_or(&[]);
-    let rest = frac_digits.get(full..).unwrap_or(&[]);
-    if rest.iter().any(|&x| x != 0) {
-        frac_out = &frac_digits[..];
+    let mut out = Vec::with_capacity(d.precision as usize + 3);
+    push_canal_decimal(&mut out, d);
+    out.into_iter().map(char::from).collect()
+}
+
+/// Sizes in bytes of a leftover group of 0..=8 digits.
+const DIG2BYTES: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+
+/// [`canal_decimal`] appended to a byte buffer without allocating: the packed groups (MySQL
+/// `decimal2bin`: 9 digits per 4 bytes big-endian, a leftover group in 1-4 bytes, sign in the top
+/// bit, negative numbers inverted) are read into group values on the stack and printed group by
+/// group. A group above its digit count keeps its low digits; missing bytes are skipped (never
+/// panics).
+pub fn push_canal_decimal(out: &mut Vec<u8>, d: &Decimal<'_>) {
+    const POW10: [u64; 10] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+        1_000_000_000,
+    ];
+    let intg = d.precision.saturating_sub(d.scale) as usize;
+    let frac = d.scale as usize;
+    let src = d.bytes.get(..d.bytes.len().min(64)).unwrap_or(&[]);
+    let neg = src.first().is_some_and(|b| b & 0x80 == 0);
+    let mask = if neg { 0xff } else { 0 };
+    let mut pos = 0usize;
+    // Reads a group of `len` bytes as a big-endian number (sign bit flipped, inverted if
+    // negative), reduced to its `ndig` low digits. Bytes past the end are skipped (as a shorter
+    // group), like `Decimal::digits`.
+    let mut read = |ndig: usize| -> u32 {
+        let len = DIG2BYTES[ndig];
+        let mut v = 0u64;
+        for k in pos..pos + len {
+            if let Some(&b) = src.get(k) {
+                let b = (if k == 0 { b ^ 0x80 } else { b }) ^ mask;
+                v = (v << 8) | u64::from(b);
+            }
+        }
+        pos += len;
+        (v % POW10[ndig]) as u32
+    };
+    // (value, digits) per group; at most 255 digits per part = 29 groups.
+    let mut int_g = [(0u32, 0u8); 30];
+    let mut frac_g = [(0u32, 0u8); 30];
+    let (mut ni, mut nf) = (0usize, 0usize);
+    let lead = intg % 9;
+    if lead > 0 {
+        int_g[0] = (read(lead), lead as u8);
+        ni = 1;
     }
-    let all_zero = int_trim.is_empty() && frac_digits.iter().all(|&x| x == 0);
-    let mut out = String::with_capacity(int_digits.len() + frac_digits.len() + 3);
-    if neg && !all_zero {
-        out.push('-');
-    }
-    if int_trim.is_empty() {
-        out.push('0');
-    } else {
-        out.extend(int_trim.iter().map(|x| (b'0' + x) as char));
-    }
-    if scale > 0 {
-        out.push('.');
-        if frac_out.is_empty() {
-            out.push('0');
-        } else {
-            out.extend(frac_out.iter().map(|x| (b'0' + x) as char));
+    for _ in 0..intg / 9 {
+        if let Some(g) = int_g.get_mut(ni) {
+            *g = (read(9), 9);
+            ni += 1;
         }
     }
-    out
+    for _ in 0..frac / 9 {
+        if let Some(g) = frac_g.get_mut(nf) {
+            *g = (read(9), 9);
+            nf += 1;
+        }
+    }
+    let trail = frac % 9;
+    let trail_v = if trail > 0 { read(trail) } else { 0 };
+    let int_g = &int_g[..ni];
+    let frac_g = &frac_g[..nf];
+    let first_nz = int_g.iter().position(|g| g.0 != 0);
+    let all_zero = first_nz.is_none() && trail_v == 0 && frac_g.iter().all(|g| g.0 == 0);
+    if neg && !all_zero {
+        out.push(b'-');
+    }
+    match first_nz {
+        None => out.push(b'0'),
+        Some(p) => {
+            let mut ib = itoa::Buffer::new();
+            out.extend_from_slice(ib.format(int_g[p].0).as_bytes());
+            for g in &int_g[p + 1..] {
+                push_group(out, g.0, 9);
+            }
+        }
+    }
+    if frac > 0 {
+        out.push(b'.');
+        for g in frac_g {
+            push_group(out, g.0, 9);
+        }
+        if trail_v != 0 {
+            push_group(out, trail_v, trail);
+        } else if frac_g.is_empty() {
+            out.push(b'0');
+        }
+    }
+}
+
+/// `v` zero-padded to `ndig` digits (v < 10^ndig).
+#[inline]
+fn push_group(out: &mut Vec<u8>, v: u32, ndig: usize) {
+    if ndig == 9 {
+        let (top, rest) = ((v / 100_000_000) % 10, (v % 100_000_000) as usize);
+        let mut d = [b'0' + top as u8, 0, 0, 0, 0, 0, 0, 0, 0];
+        for (k, p) in [
+            rest / 1_000_000,
+            rest / 10_000 % 100,
+            rest / 100 % 100,
+            rest % 100,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            d[1 + 2 * k] = DIGITS2[2 * p];
+            d[2 + 2 * k] = DIGITS2[2 * p + 1];
+        }
+        out.extend_from_slice(&d);
+        return;
+    }
+    let mut d = [b'0'; 9];
+    let mut v = v;
+    let n = ndig.min(9);
+    for x in d[..n].iter_mut().rev() {
+        *x = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend_from_slice(&d[..n]);
 }
 
 #[cfg(test)]
@@ -688,6 +856,191 @@ mod tests {
         assert_eq!(dec(30, 18, &pack(30, 18, "1")), "1.000000000000000000");
         assert_eq!(dec(10, 0, &pack(10, 0, "7")), "7");
         assert_eq!(dec(10, 0, &pack(10, 0, "-1234567890")), "-1234567890");
+    }
+
+    /// The previous allocation-based rendering (via `Decimal::digits`), as the oracle.
+    fn decimal_oracle(d: &Decimal<'_>) -> String {
+        let (int_digits, frac_digits, neg) = d.digits();
+        let int_trim = int_digits
+            .iter()
+            .position(|&x| x != 0)
+            .map_or(&[][..], |p| &int_digits[p..]);
+        let scale = d.scale as usize;
+        let full = (scale / 9) * 9;
+        let mut frac_out: &[u8] = frac_digits
+            .get(..full.min(frac_digits.len()))
+            .unwrap_or(&[]);
+        if frac_digits
+            .get(full..)
+            .unwrap_or(&[])
+            .iter()
+            .any(|&x| x != 0)
+        {
+            frac_out = &frac_digits[..];
+        }
+        let all_zero = int_trim.is_empty() && frac_digits.iter().all(|&x| x == 0);
+        let mut out = String::new();
+        if neg && !all_zero {
+            out.push('-');
+        }
+        if int_trim.is_empty() {
+            out.push('0');
+        } else {
+            out.extend(int_trim.iter().map(|x| (b'0' + x) as char));
+        }
+        if scale > 0 {
+            out.push('.');
+            if frac_out.is_empty() {
+                out.push('0');
+            } else {
+                out.extend(frac_out.iter().map(|x| (b'0' + x) as char));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn decimal_matches_oracle_on_random_bytes() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let p = (next() % 70) as u8;
+            let sc = (next() % 40) as u8;
+            // Right-sized, short and long byte strings, random or all 0x00 / 0xff / 0x80.
+            let size = crate::values::tests::size(p, sc);
+            let len = match next() % 4 {
+                0 => size.saturating_sub((next() % 3) as usize),
+                1 => size + (next() % 3) as usize,
+                _ => size,
+            };
+            let fill = next() % 5;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| match fill {
+                    0 => 0,
+                    1 => 0xff,
+                    2 => 0x80,
+                    _ => next() as u8,
+                })
+                .collect();
+            let d = Decimal {
+                precision: p,
+                scale: sc,
+                bytes: &bytes,
+            };
+            assert_eq!(
+                canal_decimal(&d),
+                decimal_oracle(&d),
+                "{p},{sc} {bytes:02x?}"
+            );
+        }
+        // Valid values too.
+        for (p, sc, v) in [
+            (10, 2, "-12345678.99"),
+            (65, 30, "-1.5"),
+            (30, 10, "99999.0000000001"),
+        ] {
+            let b = pack(p, sc, v);
+            let d = Decimal {
+                precision: p,
+                scale: sc,
+                bytes: &b,
+            };
+            assert_eq!(canal_decimal(&d), decimal_oracle(&d));
+        }
+    }
+
+    fn size(p: u8, s: u8) -> usize {
+        const D2B: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+        let intg = p.saturating_sub(s) as usize;
+        let frac = s as usize;
+        (intg / 9) * 4 + D2B[intg % 9] + (frac / 9) * 4 + D2B[frac % 9]
+    }
+
+    #[test]
+    fn render_into_matches_render() {
+        let kinds = [
+            ColumnKind::default(),
+            ColumnKind::new(mysql_type::LONGLONG, "bigint unsigned"),
+        ];
+        let dec = pack(20, 6, "-1234.5");
+        let vals = [
+            Value::Float(0.1),
+            Value::Float(123456789.0),
+            Value::Double(-1.0e-300),
+            Value::Double(1.0 / 3.0),
+            Value::Decimal(Decimal {
+                precision: 20,
+                scale: 6,
+                bytes: &dec,
+            }),
+            Value::Int {
+                value: -1,
+                width: 8,
+            },
+            Value::Year(0),
+            Value::Year(2024),
+            Value::Date {
+                year: 12345,
+                month: 1,
+                day: 2,
+            },
+            Value::DateTime2 {
+                year: 2024,
+                month: 2,
+                day: 29,
+                hour: 23,
+                minute: 59,
+                second: 58,
+                micros: 120_000,
+                fsp: 3,
+            },
+            Value::Time2 {
+                negative: true,
+                hours: 838,
+                minutes: 5,
+                seconds: 7,
+                micros: 250_000,
+                fsp: 2,
+            },
+        ];
+        let zones = [
+            Zone::utc(),
+            Zone::named("Asia/Shanghai").unwrap(),
+            Zone::named("-03:30").unwrap(),
+        ];
+        for z in &zones {
+            for secs in [0u32, 1, 86_399, 951_782_400, 1_700_000_000, u32::MAX] {
+                for fsp in [0u8, 3, 6] {
+                    let v = Value::Timestamp {
+                        seconds: secs,
+                        micros: 123_456,
+                        fsp,
+                    };
+                    let mut out = Vec::new();
+                    let (t, some) = render_into(&v, &kinds[0], z, &mut out);
+                    assert_eq!(
+                        (t, some.then(|| String::from_utf8(out).unwrap())),
+                        render(&v, &kinds[0], z)
+                    );
+                }
+            }
+            for k in &kinds {
+                for v in &vals {
+                    let mut out = Vec::new();
+                    let (t, some) = render_into(v, k, z, &mut out);
+                    assert_eq!(
+                        (t, some.then(|| String::from_utf8(out).unwrap())),
+                        render(v, k, z),
+                        "{v:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Differential test of the direct ROWDATA writer: for every recorded binlog (golden corpus and
-//! shared/fixtures/binlog) its entries must equal, byte for byte, those of the prost-struct path
-//! (the golden test separately checks both against the real Java Canal server).
+//! Differential test of the direct protobuf writers (rows entries, transaction begin/end, query
+//! and DDL entries, headers with and without GTID props): for every recorded binlog (golden corpus
+//! and shared/fixtures/binlog) its entries must equal, byte for byte, those of the prost-struct
+//! path (the golden test separately checks both against the real Java Canal server).
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,16 @@ fn binlogs(dir: &Path, out: &mut Vec<PathBuf>) {
 fn run(f: &Path, opts: &ConvertOptions, struct_rows: bool) -> Result<Vec<ParsedEntry>, String> {
     let mut c = Converter::new(opts.clone()).map_err(|e| e.to_string())?;
     c.set_struct_rows(struct_rows);
+    if opts.gtid_mode {
+        // A start set in the file's flavor, so GTID props and `gtid` headers are produced.
+        let mariadb = f.to_string_lossy().to_ascii_lowercase().contains("maria");
+        let set = if mariadb {
+            "0-1-1"
+        } else {
+            "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5"
+        };
+        c.set_gtid_start(set).map_err(|e| e.to_string())?;
+    }
     convert_file_with(&mut c, f, 0).map_err(|e| e.to_string())
 }
 
@@ -45,7 +56,13 @@ fn run(f: &Path, opts: &ConvertOptions, struct_rows: bool) -> Result<Vec<ParsedE
 /// filter keeping every other column and a black one dropping the first column (field filters
 /// drop columns after the update comparison).
 fn variants(f: &Path, base: &ConvertOptions) -> Vec<ConvertOptions> {
-    let mut out = vec![base.clone()];
+    let mut out = vec![
+        base.clone(),
+        ConvertOptions {
+            gtid_mode: true,
+            ..base.clone()
+        },
+    ];
     let Ok(entries) = run(f, base, true) else {
         return out;
     };
@@ -108,11 +125,12 @@ fn direct_writer_equals_struct_path_on_every_binlog() {
     };
     let (mut filtered_tables, mut filtered_files) = (0usize, 0usize);
     let (mut entries, mut rows_entries) = (0usize, 0usize);
+    let (mut begins, mut ends, mut ddl, mut query, mut gtid) = (0usize, 0, 0, 0, 0);
     for f in &files {
         let variants = variants(f, &base);
-        if variants.len() > 1 {
+        if variants.len() > 2 {
             filtered_files += 1;
-            filtered_tables += variants.len() - 1;
+            filtered_tables += (variants.len() - 2) / 2;
         }
         for opts in &variants {
             let old = run(f, opts, true);
@@ -124,6 +142,17 @@ fn direct_writer_equals_struct_path_on_every_binlog() {
                         assert_eq!(x, y, "{}: entry {i} differs", f.display());
                     }
                     entries += a.len();
+                    for e in a {
+                        use canal_protocol::entry::{EntryType as T, EventType as E};
+                        match (e.entry_type, e.event_type) {
+                            (T::Transactionbegin, _) => begins += 1,
+                            (T::Transactionend, _) => ends += 1,
+                            _ if e.is_ddl => ddl += 1,
+                            (_, Some(E::Query)) => query += 1,
+                            _ => {}
+                        }
+                        gtid += usize::from(e.position.gtid.is_some());
+                    }
                     rows_entries += a
                         .iter()
                         .filter(|e| {
@@ -141,10 +170,20 @@ fn direct_writer_equals_struct_path_on_every_binlog() {
         }
     }
     eprintln!(
-        "{entries} entries equal ({rows_entries} DML) over {} files; field filters on \
+        "{entries} entries equal ({rows_entries} DML, {begins} begin, {ends} end, {ddl} DDL, \
+         {query} QUERY, {gtid} with a gtid header) over {} files; field filters on \
          {filtered_tables} tables of {filtered_files} files",
         files.len()
     );
+    assert!(
+        begins > 1000 && ends > 1000,
+        "too few transaction entries: {begins}/{ends}"
+    );
+    assert!(
+        ddl > 100 && query > 10,
+        "too few DDL/QUERY entries: {ddl}/{query}"
+    );
+    assert!(gtid > 1000, "too few GTID headers: {gtid}");
     assert!(filtered_files >= 5, "field-filter variants not exercised");
     assert!(
         rows_entries > 10_000,
