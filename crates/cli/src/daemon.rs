@@ -212,7 +212,10 @@ impl Daemon {
                 .await
             }));
         }
-        if let Err(e) = ops.start_admin(&server, controller.clone()).await {
+        if let Err(e) = ops
+            .start_admin(&server, controller.clone(), ha.clone())
+            .await
+        {
             tracing::error!(error = %e, "the admin port could not be opened");
         }
         tracing::info!("## the canal server is running now ......");

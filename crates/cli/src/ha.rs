@@ -13,6 +13,8 @@
 //!   (`destination:{d} should start first`);
 //! * parser run failures/successes are reported to the monitor (release after repeated
 //!   failures);
+//! * [`Ha::release`]: the admin port's INSTANCE `release` (Canal's HA release: give up the
+//!   running node, keep contending after the takeover delay);
 //! * `default-instance.xml` meta = `PeriodMixedMetaManager(ZooKeeperMetaManager)` with
 //!   `canal.zookeeper.flush.period`, the ZooKeeper writes fenced by the same lease; the parser
 //!   position manager stays Failback(Memory, Meta) as Java's XML wires it (operations.md §3.4).
@@ -312,6 +314,21 @@ impl Ha {
             }
         }
         controller.set_election(self.clone());
+    }
+
+    /// Canal's HA release of `destination` (admin `release`, operations.md §2.3): if this
+    /// server holds `/otter/canal/destinations/{d}/running` the instance stops, the node is
+    /// deleted, and the monitor keeps watching: every server, this one included, contends again
+    /// after its takeover delay, so another server (or this one) becomes active. Returns
+    /// `None` when this server has no started monitor for the destination, else whether it was
+    /// the holder.
+    pub async fn release(&self, destination: &str) -> Option<bool> {
+        let m = self.monitors.get()?.get(destination)?;
+        if !m.state().started {
+            return None;
+        }
+        tracing::info!(destination, "releasing the running node (admin release)");
+        Some(m.release().await)
     }
 
     /// Stops every monitor (instances stop, running nodes are released), deregisters and

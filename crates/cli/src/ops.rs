@@ -9,7 +9,7 @@
 //!   Canal; a bind failure only warns) and the `/ready` check over the configured non-lazy
 //!   destinations.
 //! * [`Ops::start_admin`]: `canal.admin.port` after the client port is bound, over
-//!   [`ControllerTarget`].
+//!   [`ControllerTarget`] (release = the ZooKeeper HA release when `canal.zkServers` is set).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -18,11 +18,13 @@ use std::sync::{Arc, OnceLock};
 
 use canal_admin::{AdminConfig, AdminServer, AdminTarget, AuthConfig, BoxFuture};
 use canal_config::ServerConfig;
-use canal_instance::{Controller, PipelineLauncher};
+use canal_instance::controller::Election;
+use canal_instance::{Controller, Launcher, PipelineLauncher};
 use canal_telemetry::logging::{LogConfig, LogError};
 use canal_telemetry::{MetricsServer, Telemetry};
 
 use crate::daemon::EmbeddedRegistry;
+use crate::ha::Ha;
 
 /// The controller type the daemon runs.
 pub type DaemonController = Controller<PipelineLauncher<EmbeddedRegistry>>;
@@ -88,6 +90,7 @@ impl Ops {
         &mut self,
         server: &ServerConfig,
         controller: Arc<DaemonController>,
+        ha: Option<Arc<Ha>>,
     ) -> std::io::Result<()> {
         let Some(port) = server.admin.port else {
             return Ok(());
@@ -105,7 +108,7 @@ impl Ops {
             },
             log_dir(server),
         );
-        let target = Arc::new(ControllerTarget::new(controller));
+        let target = Arc::new(ControllerTarget::new(controller).with_ha(ha));
         let admin = AdminServer::start(cfg, target, Telemetry::global().clone()).await?;
         tracing::info!(
             "## the canal admin port is listening on {}",
@@ -142,22 +145,63 @@ impl Ops {
 }
 
 /// The admin commands over the instance controller: check = `is_running`, start = `start`,
-/// stop = `stop`, restart = `reload`, list = `running`. Release stops the destination here
-/// (with HA the running node is freed by the stop, so another server can take it).
+/// stop = `stop`, restart = `reload`, list = `running`. With ZooKeeper, start / stop /
+/// restart act on the destination's running monitor as Canal does: start joins the election
+/// (`1` when this server became active, `0` when another server runs it), stop leaves it
+/// (instance stopped, running node released, no contention until `start`), restart = both.
+///
+/// Release (operations.md §2.3, §7):
+/// * with ZooKeeper ([`ControllerTarget::with_ha`]): Canal's HA release. If this server holds
+///   `/otter/canal/destinations/{d}/running`, the instance stops and the node is deleted; the
+///   monitor keeps contending, so after the takeover delay (`canal.zookeeper.takeoverDelay`,
+///   Canal's 5 s, which the releaser waits too) another server, or this one, becomes active.
+///   Reply `1` when this server held the node and gave it up, `0` when it did not hold it
+///   (standby, or not started here): nothing changes then.
+/// * standalone: there is no election to hand over to; the instance stops here and stays
+///   stopped until `start` (or a reload), as Java's release without ZooKeeper does. Reply `1`
+///   when it was running, else `0`.
+///
 /// SERVER stop stops every destination but keeps the client and admin ports open (Canal's
-/// admin keeps its port too); SERVER start starts the configured ones again.
-pub struct ControllerTarget {
-    controller: Arc<DaemonController>,
+/// admin keeps its port too; with ZooKeeper the destinations leave the election, releasing
+/// their running nodes); SERVER start starts (joins) the configured ones again.
+pub struct ControllerTarget<L: Launcher = PipelineLauncher<EmbeddedRegistry>> {
+    controller: Arc<Controller<L>>,
+    ha: Option<Arc<Ha>>,
     running: AtomicBool,
 }
 
-impl ControllerTarget {
-    /// A target over `controller` (server considered running).
-    pub fn new(controller: Arc<DaemonController>) -> ControllerTarget {
+impl<L: Launcher> ControllerTarget<L> {
+    /// A target over `controller` (server considered running), standalone release.
+    pub fn new(controller: Arc<Controller<L>>) -> ControllerTarget<L> {
         ControllerTarget {
             controller,
+            ha: None,
             running: AtomicBool::new(true),
         }
+    }
+
+    /// Release goes through the ZooKeeper running monitors of `ha`.
+    pub fn with_ha(mut self, ha: Option<Arc<Ha>>) -> ControllerTarget<L> {
+        self.ha = ha;
+        self
+    }
+
+    /// Stops every destination; with ZooKeeper every destination leaves the election first
+    /// (Canal's controller stop: monitors stopped, running nodes released), so other servers
+    /// can take over.
+    async fn stop_all(&self) {
+        if let Some(ha) = &self.ha {
+            let mut names = self.controller.server().destinations.clone();
+            for d in self.controller.running() {
+                if !names.contains(&d) {
+                    names.push(d);
+                }
+            }
+            for d in &names {
+                Election::leave(&**ha, d).await;
+            }
+        }
+        self.controller.shutdown().await;
     }
 
     fn configured(&self, destination: &str) -> Result<(), String> {
@@ -176,7 +220,7 @@ impl ControllerTarget {
     }
 }
 
-impl AdminTarget for ControllerTarget {
+impl<L: Launcher> AdminTarget for ControllerTarget<L> {
     fn server_running(&self) -> bool {
         self.running.load(Ordering::SeqCst)
     }
@@ -194,7 +238,7 @@ impl AdminTarget for ControllerTarget {
 
     fn server_stop(&self) -> BoxFuture<'_, Result<bool, String>> {
         Box::pin(async move {
-            self.controller.shutdown().await;
+            self.stop_all().await;
             self.running.store(false, Ordering::SeqCst);
             Ok(true)
         })
@@ -202,7 +246,7 @@ impl AdminTarget for ControllerTarget {
 
     fn server_restart(&self) -> BoxFuture<'_, Result<bool, String>> {
         Box::pin(async move {
-            self.controller.shutdown().await;
+            self.stop_all().await;
             self.running.store(false, Ordering::SeqCst);
             self.controller
                 .start_configured()
@@ -224,6 +268,12 @@ impl AdminTarget for ControllerTarget {
     fn instance_start<'a>(&'a self, destination: &'a str) -> BoxFuture<'a, Result<bool, String>> {
         Box::pin(async move {
             self.configured(destination)?;
+            if let Some(ha) = &self.ha {
+                // Canal starts the running monitor: the destination runs where the election
+                // puts it ("0" here when another server holds it).
+                let won = Election::join(&**ha, destination, true).await;
+                return Ok(won || self.controller.is_running(destination));
+            }
             self.controller
                 .start(destination)
                 .await
@@ -233,16 +283,35 @@ impl AdminTarget for ControllerTarget {
     }
 
     fn instance_stop<'a>(&'a self, destination: &'a str) -> BoxFuture<'a, Result<bool, String>> {
-        Box::pin(async move { Ok(self.controller.stop(destination).await) })
+        Box::pin(async move {
+            if let Some(ha) = &self.ha {
+                // Canal stops the running monitor: instance stopped, running node released,
+                // no further contention from this server until `start`.
+                let was = self.controller.is_running(destination);
+                Election::leave(&**ha, destination).await;
+                return Ok(was);
+            }
+            Ok(self.controller.stop(destination).await)
+        })
     }
 
     fn instance_release<'a>(&'a self, destination: &'a str) -> BoxFuture<'a, Result<bool, String>> {
-        Box::pin(async move { Ok(self.controller.stop(destination).await) })
+        Box::pin(async move {
+            match &self.ha {
+                Some(ha) => Ok(ha.release(destination).await.unwrap_or(false)),
+                None => Ok(self.controller.stop(destination).await),
+            }
+        })
     }
 
     fn instance_restart<'a>(&'a self, destination: &'a str) -> BoxFuture<'a, Result<bool, String>> {
         Box::pin(async move {
             self.configured(destination)?;
+            if let Some(ha) = &self.ha {
+                Election::leave(&**ha, destination).await;
+                let won = Election::join(&**ha, destination, true).await;
+                return Ok(won || self.controller.is_running(destination));
+            }
             self.controller
                 .reload(destination)
                 .await

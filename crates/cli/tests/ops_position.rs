@@ -7,8 +7,6 @@
 mod e2e_support;
 mod ops_support;
 
-use std::time::Duration;
-
 use ops_support::ok;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,26 +15,10 @@ async fn position_set_moves_the_consumer_back_and_rows_are_redelivered() {
         return;
     };
     let mut client = ops.client(1001).await;
-    let mut before = Vec::new();
-    for id in 1..=5u32 {
-        before.push(ops.head().await);
-        ops.insert([id]).await;
-    }
-    assert_eq!(
-        ops.take(&mut client, 5, Duration::from_secs(60)).await,
-        vec![1, 2, 3, 4, 5]
-    );
+    let before = ops.five_rows_delivered(&mut client).await;
     let (file, pos) = before[2].clone();
-    let pos_s = pos.to_string();
-    let set_args = [
-        "position",
-        "set",
-        "example",
-        "--journal",
-        file.as_str(),
-        "--position",
-        pos_s.as_str(),
-    ];
+    let args = ops_support::set_args(&file, pos);
+    let set_args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     // Refused while the destination runs (its cursor lives in memory and would overwrite it).
     let out = ops.canalctl(&set_args);
@@ -57,22 +39,14 @@ async fn position_set_moves_the_consumer_back_and_rows_are_redelivered() {
         "position set: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let shown = ops.canalctl(&["position", "show", "example"]);
-    assert!(shown.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("show prints JSON");
-    let cursor = &v["clients"][0]["cursor"];
-    assert_eq!(cursor["journalName"], file.as_str(), "{v}");
-    assert_eq!(cursor["position"], pos, "{v}");
+    ops.assert_cursor_shown(&file, pos);
     let dump = ops.canalctl(&["meta", "dump"]);
     assert!(dump.status.success());
     assert!(String::from_utf8_lossy(&dump.stdout).contains(&file));
 
     // Restart: rows 3, 4, 5 come again, then new ones.
     ok(&admin.instance("example", "start").await, "1");
-    let mut client = ops.client(1001).await;
-    ops.insert([6]).await;
-    let got = ops.take(&mut client, 4, Duration::from_secs(60)).await;
-    assert_eq!(got, vec![3, 4, 5, 6]);
+    let _client = ops.expect_redelivery_from_row_3().await;
 
     // status reads both sources.
     let st = ops.canalctl(&["status"]);

@@ -157,6 +157,22 @@ impl ZooKeeperMetaManager {
         *self.write_lease.lock() = lease;
     }
 
+    /// Deletes the cursor node of `client` (`/destinations/{d}/{cid}/cursor`), keeping the
+    /// subscription; returns whether a cursor existed. Not part of Canal's meta contract (Java
+    /// never drops a cursor without unsubscribing); used by operator tools (`canalctl
+    /// position reset`). Fenced by the write lease like the other writes.
+    pub fn remove_cursor(&self, client: &ClientIdentity) -> MetaResult<bool> {
+        self.check_write()?;
+        let path = paths::cursor_node(&client.destination, client.client_id);
+        self.call(move |c| async move {
+            match c.delete(&path, None).await {
+                Ok(()) => Ok(true),
+                Err(zk::Error::NoNode) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
     fn check_write(&self) -> MetaResult<()> {
         match &*self.write_lease.lock() {
             Some(l) if !l.is_valid() => Err(MetaError::Backend(

@@ -7,6 +7,9 @@
 //!   [`position::SourceProbe`]; [`probe::ClientProbe`] answers it with `canal_binlog::client`
 //!   (`show master status`, `server_id`, the timestamp searches of §5.2).
 //! * [`supervise`]: restart after errors with backoff; definite errors stop the destination.
+//! * [`head`]: per running destination, a periodic poll of the source's binlog end on its own
+//!   connection, setting `canal_rs_binlog_behind_bytes` (source head minus the parser's restart
+//!   point, across files with `SHOW BINARY LOGS`); errors are logged at debug and counted.
 //! * [`controller`]: which destinations run (configured, lazy, auto-scan add/reload/remove while
 //!   the others keep running), over a [`controller::Launcher`].
 //! * [`pipeline`]: the real launcher. Per destination: the store, the meta manager of the
@@ -24,6 +27,7 @@
 
 pub mod controller;
 pub mod error;
+pub mod head;
 pub mod pipeline;
 pub mod position;
 pub mod probe;

@@ -12,6 +12,11 @@
 //! rename it over `meta.dat`, so a crash never leaves a truncated file. The content is identical.
 //! The immediate writes on subscribe/unsubscribe happen on the caller's thread (Java queues them on
 //! its executor) so that a subscription is on disk when `subscribe` returns.
+//!
+//! meta.log: each periodic flush emits, per changed client, Java's line
+//! ([`meta_log_message`]) as a tracing event with target [`META_LOG_TARGET`] and a
+//! `destination` field; canal-telemetry's logging layer writes it to
+//! `logs/{destination}/meta.log`. The flush at stop logs nothing, as in Java.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -233,26 +238,16 @@ impl Shared {
             .collect();
         let mut done = HashSet::new();
         for c in dirty {
-            if let Some(p) = self.state.lock().mem.cursors.get(&c) {
-                let e = &p.postion;
-                let addr = p
-                    .identity
-                    .source_address
-                    .as_ref()
-                    .map(|a| format!("{}:{}", a.address.as_deref().unwrap_or(""), a.port))
-                    .unwrap_or_default();
-                tracing::info!(
-                    target: "canal_meta::meta_log",
-                    destination = %c.destination,
-                    "clientId:{} cursor:[{},{},{},{},{}] address[{}]",
-                    c.client_id,
-                    e.journal_name.as_deref().unwrap_or("null"),
-                    e.position.map_or("null".into(), |v| v.to_string()),
-                    e.timestamp.map_or("null".into(), |v| v.to_string()),
-                    e.server_id.map_or("null".into(), |v| v.to_string()),
-                    e.gtid.as_deref().unwrap_or("null"),
-                    addr
-                );
+            let msg = self
+                .state
+                .lock()
+                .mem
+                .cursors
+                .get(&c)
+                .map(|p| meta_log_message(c.client_id, p));
+            if let Some(msg) = msg {
+                // Routed to logs/{destination}/meta.log by canal-telemetry's logging layer.
+                tracing::info!(target: META_LOG_TARGET, destination = %c.destination, "{msg}");
             }
             if done.insert(c.destination.clone()) {
                 if let Err(e) = self.flush(&c.destination) {
@@ -261,6 +256,48 @@ impl Shared {
             }
         }
     }
+}
+
+/// Tracing target of the periodic cursor flush lines (Java logs them from
+/// `FileMixedMetaManager`, which Canal's logback sends to `logs/{destination}/meta.log`;
+/// canal-telemetry's logging layer routes this target there).
+pub const META_LOG_TARGET: &str = "canal_meta::meta_log";
+
+/// `InetSocketAddress.toString()` of a cursor's source as the meta.log line shows it:
+/// `/{ip}:{port}` for an IP (Java's form when no host name is attached), `{name}:{port}` for a
+/// host name (Java would print `{name}/{resolved ip}:{port}`; no DNS lookup is made on the
+/// flush path).
+pub fn java_socket_address(a: &canal_protocol::position::SourceAddress) -> String {
+    match a.address.as_deref() {
+        Some(h) => match h.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(ip)) => format!("/[{ip}]:{}", a.port),
+            Ok(ip) => format!("/{ip}:{}", a.port),
+            Err(_) => format!("{h}:{}", a.port),
+        },
+        None => format!("/<unresolved>:{}", a.port),
+    }
+}
+
+/// The meta.log line of one flushed cursor, Java's
+/// `clientId:{} cursor:[{journal},{position},{timestamp},{serverId},{gtid}] address[{source}]`
+/// (absent values print `null`, as SLF4J prints a null argument).
+pub fn meta_log_message(client_id: i16, p: &LogPosition) -> String {
+    let e = &p.postion;
+    let addr = p
+        .identity
+        .source_address
+        .as_ref()
+        .map_or_else(|| "null".to_string(), java_socket_address);
+    format!(
+        "clientId:{} cursor:[{},{},{},{},{}] address[{}]",
+        client_id,
+        e.journal_name.as_deref().unwrap_or("null"),
+        e.position.map_or("null".into(), |v| v.to_string()),
+        e.timestamp.map_or("null".into(), |v| v.to_string()),
+        e.server_id.map_or("null".into(), |v| v.to_string()),
+        e.gtid.as_deref().unwrap_or("null"),
+        addr
+    )
 }
 
 /// Java `FileMixedMetaManager` (`canal.file.data.dir`, `canal.file.flush.period`).

@@ -6,7 +6,8 @@
 //!
 //! * [`MetaManager`]: `CanalMetaManager`, method names in snake_case (including Canal's
 //!   `get_lastest_batch` / `list_all_batchs` spellings). Implementations:
-//!   [`MemoryMetaManager`], [`FileMixedMetaManager`] (`{data_dir}/{destination}/meta.dat`),
+//!   [`MemoryMetaManager`], [`FileMixedMetaManager`] (`{data_dir}/{destination}/meta.dat`; its
+//!   periodic flush emits Java's meta.log lines as tracing events, see [`file`]),
 //!   [`PeriodMixedMetaManager`] (memory + periodic flush into any backend `MetaManager`, e.g. the
 //!   ZooKeeper one the HA work adds).
 //! * [`log_position`]: the parser's `CanalLogPositionManager`s (memory, file `parse.dat`, meta

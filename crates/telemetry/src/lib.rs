@@ -10,8 +10,8 @@
 //!   them (delays at scrape time), rendered with metrics-exporter-prometheus.
 //! * [`http`]: the `canal.metrics.pull.port` endpoint (`/`, `/metrics`, `/health`, `/ready`).
 //! * [`logging`]: Canal's log files (`logs/canal/canal.log`, `logs/<dest>/<dest>.log`,
-//!   `logs/<dest>/meta.log`), day+size rotation, `RUST_LOG` control; [`lifecycle`]: one
-//!   structured line per lifecycle event.
+//!   `logs/<dest>/meta.log` fed by the meta flush target), day+size rotation into gzip
+//!   archives, `RUST_LOG` control; [`lifecycle`]: one structured line per lifecycle event.
 //!
 //! The text is rewritten into simpleclient 0.4.0's shape (trailing comma in label sets, Java
 //! double formatting, `le="10.0"`). Known differences left: families without samples are
@@ -21,8 +21,10 @@
 //!
 //! Wiring (done by the binary owner):
 //! * logs: `logging::init(&LogConfig::new(log_dir))` instead of a plain fmt subscriber; run each
-//!   destination's tasks in [`lifecycle::destination_span`]; [`logging::MetaLog`] for meta
-//!   flush lines; [`lifecycle`] functions at start / position chosen / dump connected / error.
+//!   destination's tasks in [`lifecycle::destination_span`]; meta flush lines are events with
+//!   target [`logging::META_LOG_TARGET`] and a `destination` field (canal-meta emits them;
+//!   [`logging::MetaLog`] writes such a file directly); [`lifecycle`] functions at start /
+//!   position chosen / dump connected / error.
 //! * metrics port: `MetricsServer::start_or_warn(Telemetry::global().clone(), port)` when the
 //!   embedded server starts (before instances, like Canal), then
 //!   `Telemetry::global().install_role_readiness(non_lazy_destinations)`.

@@ -9,9 +9,16 @@
 //!
 //! Rotation is hand-written ([`RollingFile`]) because tracing-appender only rotates by time
 //! and renames the live file (`canal.log.2026-11-21`), while Canal keeps the live file name
-//! fixed (the admin port tails `canal.log`) and rolls by day *and* size into
-//! `<dir>/<yyyy-MM-dd>/<name>-<yyyy-MM-dd>-<i>.log`, keeping 14 days. Archives are not
-//! gzip-compressed (Canal's are `.log.gz`).
+//! fixed (the admin port tails `canal.log`) and rolls by day *and* size into gzip archives
+//! `<dir>/<yyyy-MM-dd>/<name>-<yyyy-MM-dd>-<i>.log.gz` (operations.md §6), keeping 14 days.
+//! The roll itself is a rename (the rolled file is `<name>-<date>-<i>.log` for a moment); the
+//! compression to `.log.gz` runs on a short-lived background thread, off the logging path, and
+//! removes the uncompressed file when done (a failed compression leaves the `.log` archive).
+//!
+//! meta.log: events with target [`META_LOG_TARGET`] (canal-meta's file meta flush lines) go to
+//! `logs/<destination>/meta.log` in Canal's meta pattern `yyyy-MM-dd HH:mm:ss.SSS - msg`
+//! (32 MB files, same archives) and to no other file, like Canal's logback routing of
+//! `FileMixedMetaManager`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -34,6 +41,8 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 pub const META_MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 /// Days of archives kept.
 pub const DEFAULT_KEEP_DAYS: u32 = 14;
+/// Tracing target of the meta flush lines routed to `logs/<destination>/meta.log`.
+pub const META_LOG_TARGET: &str = "canal_meta::meta_log";
 
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +93,8 @@ impl LogConfig {
     }
 }
 
-/// A log file with a fixed live name, rolled by day and size into dated archive directories.
+/// A log file with a fixed live name, rolled by day and size into gzip archives in dated
+/// directories.
 pub struct RollingFile {
     dir: PathBuf,
     name: String,
@@ -93,6 +103,40 @@ pub struct RollingFile {
     day: NaiveDate,
     max_bytes: u64,
     keep_days: u32,
+    compressing: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Compresses `src` into `<src>.gz` (through a temporary file renamed at the end) and removes
+/// `src`. On failure the partial output is removed and `src` stays.
+pub fn gzip_archive(src: &Path) -> std::io::Result<PathBuf> {
+    let mut gz = src.as_os_str().to_owned();
+    gz.push(".gz");
+    let gz = PathBuf::from(gz);
+    let mut tmp = gz.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let r = (|| {
+        let mut input = File::open(src)?;
+        let out = File::create(&tmp)?;
+        let mut enc = flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(out),
+            flate2::Compression::default(),
+        );
+        std::io::copy(&mut input, &mut enc)?;
+        let w = enc.finish()?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, &gz)
+    })();
+    match r {
+        Ok(()) => {
+            std::fs::remove_file(src)?;
+            Ok(gz)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
 }
 
 impl RollingFile {
@@ -120,6 +164,7 @@ impl RollingFile {
             day,
             max_bytes: max_bytes.max(1),
             keep_days,
+            compressing: Vec::new(),
         })
     }
 
@@ -153,7 +198,9 @@ impl RollingFile {
         let mut i = 1u32;
         let target = loop {
             let p = archive_dir.join(format!("{}-{}-{}.log", self.name, date, i));
-            if !p.exists() {
+            let mut gz = p.as_os_str().to_owned();
+            gz.push(".gz");
+            if !p.exists() && !Path::new(&gz).exists() {
                 break p;
             }
             i += 1;
@@ -166,8 +213,25 @@ impl RollingFile {
             .open(self.path())?;
         self.size = 0;
         self.day = today;
+        self.compressing.retain(|h| !h.is_finished());
+        let spawned = std::thread::Builder::new()
+            .name("canal-log-gzip".into())
+            .spawn(move || {
+                // Nothing to report to: this runs under the logging layer itself.
+                let _ = gzip_archive(&target);
+            });
+        if let Ok(h) = spawned {
+            self.compressing.push(h);
+        }
         self.prune(today);
         Ok(())
+    }
+
+    /// Waits until the archives rolled so far are compressed (tests, shutdown).
+    pub fn wait_archives(&mut self) {
+        for h in self.compressing.drain(..) {
+            let _ = h.join();
+        }
     }
 
     /// Removes dated archive directories older than `keep_days`.
@@ -225,13 +289,17 @@ impl MetaLog {
 
     /// Appends one line.
     pub fn log(&self, msg: &str) -> std::io::Result<()> {
-        let line = format!(
-            "{} - {}\n",
-            Local::now().format("%Y-%m-%d %H:%M:%S%.3f"),
-            msg
-        );
-        self.file.lock().write_line(line.as_bytes())
+        self.file.lock().write_line(meta_line(msg).as_bytes())
     }
+}
+
+/// One meta.log line in Canal's meta pattern: `yyyy-MM-dd HH:mm:ss.SSS - msg`.
+pub fn meta_line(msg: &str) -> String {
+    format!(
+        "{} - {}\n",
+        Local::now().format("%Y-%m-%d %H:%M:%S%.3f"),
+        msg
+    )
 }
 
 /// The destination of a span, stored in its extensions.
@@ -294,6 +362,7 @@ pub struct CanalFileLayer {
     max_bytes: u64,
     keep_days: u32,
     files: Mutex<HashMap<String, RollingFile>>,
+    meta_files: Mutex<HashMap<String, RollingFile>>,
     console: bool,
     destinations_in: Option<PathBuf>,
 }
@@ -317,9 +386,54 @@ impl CanalFileLayer {
             max_bytes: cfg.max_file_bytes,
             keep_days: cfg.keep_days,
             files: Mutex::new(files),
+            meta_files: Mutex::new(HashMap::new()),
             console: cfg.console,
             destinations_in: cfg.destinations_in.clone(),
         })
+    }
+
+    fn destination_allowed(&self, d: &str) -> bool {
+        safe_name(d)
+            && self
+                .destinations_in
+                .as_ref()
+                .is_none_or(|c| c.join(d).is_dir())
+    }
+
+    /// Writes a meta flush line to `<dir>/<destination>/meta.log`; false when the destination
+    /// cannot have a file (the caller then logs the line normally).
+    fn write_meta(&self, destination: &str, msg: &str) -> bool {
+        let mut files = self.meta_files.lock();
+        if !files.contains_key(destination) {
+            if !self.destination_allowed(destination) || files.len() > MAX_DESTINATION_FILES {
+                return false;
+            }
+            match RollingFile::open(
+                &self.dir.join(destination),
+                "meta",
+                META_MAX_FILE_BYTES.min(self.max_bytes.max(1)),
+                self.keep_days,
+            ) {
+                Ok(f) => {
+                    files.insert(destination.to_string(), f);
+                }
+                Err(_) => return false,
+            }
+        }
+        match files.get_mut(destination) {
+            Some(f) => f.write_line(meta_line(msg).as_bytes()).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Waits until every archive rolled so far is compressed (tests).
+    pub fn wait_archives(&self) {
+        for f in self.files.lock().values_mut() {
+            f.wait_archives();
+        }
+        for f in self.meta_files.lock().values_mut() {
+            f.wait_archives();
+        }
     }
 
     fn write(&self, destination: Option<&str>, line: &str) {
@@ -420,6 +534,13 @@ where
         });
         let dest = from_span.or_else(|| v.destination.clone());
         let meta = event.metadata();
+        if meta.target() == META_LOG_TARGET {
+            if let Some(d) = v.destination.as_deref().or(dest.as_deref()) {
+                if self.write_meta(d, &v.message) {
+                    return;
+                }
+            }
+        }
         let line = format_line(meta.level(), meta.target(), &v);
         if self.console {
             let _ = std::io::stderr().write_all(line.as_bytes());

@@ -53,12 +53,14 @@ enum Command {
         define: Vec<String>,
     },
     /// Destinations of a server: role, parser state, delays, subscriptions, client traffic
-    /// (from the running server's metrics port) and stored cursors (from meta.dat).
+    /// (from the running server's metrics port) and stored cursors (from meta.dat, or from
+    /// ZooKeeper for default-instance.xml destinations).
     Status {
         #[command(flatten)]
         conf: ConfArgs,
     },
-    /// Show, move or drop the stored position (file meta, meta.dat) of a destination.
+    /// Show, move or drop the stored position of a destination (file meta: meta.dat;
+    /// ZooKeeper meta: the cursor nodes under /otter/canal/destinations/{d}).
     Position {
         #[command(subcommand)]
         action: PositionCmd,
@@ -94,7 +96,8 @@ enum PositionCmd {
         destination: String,
     },
     /// Move a client's cursor to a binlog file and position. Refused while the destination
-    /// runs on the server (it would overwrite the change) unless --force.
+    /// runs on a server (it would overwrite the change), or, with ZooKeeper meta, while the
+    /// client is connected, unless --force.
     Set {
         #[command(flatten)]
         conf: ConfArgs,
@@ -134,7 +137,8 @@ enum PositionCmd {
 
 #[derive(Subcommand)]
 enum MetaCmd {
-    /// Print meta.dat of every file-meta destination of the conf (or one) as JSON lines.
+    /// Print the meta (meta.dat, or the ZooKeeper nodes) of every destination of the conf (or
+    /// one) as JSON lines.
     Dump {
         #[command(flatten)]
         conf: ConfArgs,
@@ -241,6 +245,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 None => server.destinations.clone(),
             };
             for d in names {
+                if ctl::zkmeta::is_zookeeper(&server, &d).unwrap_or(false) {
+                    match ctl::zkmeta::ZkMeta::open(&server, &d).and_then(|z| z.to_json()) {
+                        Ok(v) => println!("{v}"),
+                        Err(e) => eprintln!("canalctl: {e}"),
+                    }
+                    continue;
+                }
                 match ctl::meta::locate(&server, &d) {
                     Ok((path, _)) => println!("{}", ctl::meta::read(&d, &path)?.to_json()),
                     Err(e) => eprintln!("canalctl: {e}"),
@@ -288,6 +299,11 @@ fn position(action: PositionCmd) -> Result<(), String> {
     match action {
         PositionCmd::Show { conf, destination } => {
             let server = ctl::load_conf(&conf.conf, &conf.define)?;
+            if ctl::zkmeta::is_zookeeper(&server, &destination)? {
+                let z = ctl::zkmeta::ZkMeta::open(&server, &destination)?;
+                println!("{}", z.to_json()?);
+                return Ok(());
+            }
             let (path, _) = ctl::meta::locate(&server, &destination)?;
             println!("{}", ctl::meta::read(&destination, &path)?.to_json());
             Ok(())
@@ -302,6 +318,15 @@ fn position(action: PositionCmd) -> Result<(), String> {
             force,
         } => {
             let server = ctl::load_conf(&conf.conf, &conf.define)?;
+            if ctl::zkmeta::is_zookeeper(&server, &destination)? {
+                let z = ctl::zkmeta::ZkMeta::open(&server, &destination)?;
+                if !force {
+                    z.check_idle(Some(client_id))?;
+                }
+                z.set_cursor(client_id, &journal, position, timestamp)?;
+                println!("{}", z.to_json()?);
+                return Ok(());
+            }
             let (path, cfg) = ctl::meta::locate(&server, &destination)?;
             if !force {
                 let addr = ctl::metrics_addr(&server, conf.metrics.as_deref());
@@ -320,6 +345,16 @@ fn position(action: PositionCmd) -> Result<(), String> {
             force,
         } => {
             let server = ctl::load_conf(&conf.conf, &conf.define)?;
+            if ctl::zkmeta::is_zookeeper(&server, &destination)? {
+                let z = ctl::zkmeta::ZkMeta::open(&server, &destination)?;
+                if !force {
+                    z.check_idle(client_id)?;
+                }
+                let n = z.reset(client_id)?;
+                eprintln!("canalctl: {n} cursor(s) dropped");
+                println!("{}", z.to_json()?);
+                return Ok(());
+            }
             let (path, _) = ctl::meta::locate(&server, &destination)?;
             if !force {
                 let addr = ctl::metrics_addr(&server, conf.metrics.as_deref());

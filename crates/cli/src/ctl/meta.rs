@@ -36,8 +36,11 @@ pub fn locate(
         MetaMode::Memory => Err(format!(
             "destination {destination} uses memory meta (memory-instance.xml): there is no stored position"
         )),
+        MetaMode::ZooKeeper => Err(format!(
+            "destination {destination} keeps its meta in ZooKeeper (default-instance.xml), not in meta.dat"
+        )),
         other => Err(format!(
-            "destination {destination} uses {}: only file meta (meta.dat) is handled by canalctl",
+            "destination {destination} uses {}: canalctl handles file meta (meta.dat) and ZooKeeper meta",
             other.xml_name()
         )),
     }
@@ -94,15 +97,7 @@ impl MetaFile {
                 json!({
                     "clientId": c.client_id,
                     "filter": c.filter,
-                    "cursor": cursor.as_ref().map(|p| json!({
-                        "journalName": p.postion.journal_name,
-                        "position": p.postion.position,
-                        "timestamp": p.postion.timestamp,
-                        "serverId": p.postion.server_id,
-                        "gtid": p.postion.gtid,
-                        "source": p.identity.source_address.as_ref().map(|a| format!(
-                            "{}:{}", a.address.as_deref().unwrap_or(""), a.port)),
-                    })),
+                    "cursor": cursor.as_ref().map(cursor_json),
                 })
             })
             .collect();
@@ -125,27 +120,11 @@ impl MetaFile {
         position: i64,
         timestamp: Option<i64>,
     ) {
-        let identity = self
+        let known = self
             .clients
             .iter()
-            .find_map(|(_, c)| c.as_ref().map(|p| p.identity.clone()))
-            .unwrap_or_else(|| LogIdentity {
-                source_address: Some(SourceAddress {
-                    address: Some(cfg.master.address.host.clone()),
-                    port: cfg.master.address.port,
-                }),
-                slave_id: -1,
-            });
-        let cursor = LogPosition {
-            identity,
-            postion: EntryPosition {
-                journal_name: Some(journal.to_string()),
-                position: Some(position),
-                timestamp,
-                included: false,
-                ..EntryPosition::default()
-            },
-        };
+            .find_map(|(_, c)| c.as_ref().map(|p| p.identity.clone()));
+        let cursor = new_cursor(known, cfg, journal, position, timestamp);
         match self
             .clients
             .iter_mut()
@@ -175,6 +154,48 @@ impl MetaFile {
         }
         n
     }
+}
+
+/// A cursor at `journal:position` (`timestamp` ms optional) with the source identity `known`
+/// (the identity of an existing cursor, so the server sees the same source), else the
+/// configured master address of `cfg` (slaveId -1, as Canal builds positions).
+pub fn new_cursor(
+    known: Option<LogIdentity>,
+    cfg: &InstanceConfig,
+    journal: &str,
+    position: i64,
+    timestamp: Option<i64>,
+) -> LogPosition {
+    let identity = known.unwrap_or_else(|| LogIdentity {
+        source_address: Some(SourceAddress {
+            address: Some(cfg.master.address.host.clone()),
+            port: cfg.master.address.port,
+        }),
+        slave_id: -1,
+    });
+    LogPosition {
+        identity,
+        postion: EntryPosition {
+            journal_name: Some(journal.to_string()),
+            position: Some(position),
+            timestamp,
+            included: false,
+            ..EntryPosition::default()
+        },
+    }
+}
+
+/// JSON view of one cursor (shared by the file and ZooKeeper views).
+pub fn cursor_json(p: &LogPosition) -> Value {
+    json!({
+        "journalName": p.postion.journal_name,
+        "position": p.postion.position,
+        "timestamp": p.postion.timestamp,
+        "serverId": p.postion.server_id,
+        "gtid": p.postion.gtid,
+        "source": p.identity.source_address.as_ref().map(|a| format!(
+            "{}:{}", a.address.as_deref().unwrap_or(""), a.port)),
+    })
 }
 
 #[cfg(test)]

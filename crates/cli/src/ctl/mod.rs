@@ -5,17 +5,24 @@
 //!   counts from there.
 //! * [`meta`]: the file meta (`{canal.file.data.dir}/{destination}/meta.dat`): subscriptions
 //!   and cursors, read and rewritten in Canal's format (canal_meta's renderer). `status` takes
-//!   the positions from there. ZooKeeper meta is not handled here (refused with a message).
+//!   the positions from there.
+//! * [`zkmeta`]: the ZooKeeper meta (`default-instance.xml` + `canal.zkServers`): cursors at
+//!   `/otter/canal/destinations/{d}/{cid}/cursor` through canal_cluster's ZooKeeper meta manager.
 //!
 //! Why position changes refuse while the destination runs: a running destination keeps the
-//! cursors in memory and rewrites meta.dat every `canal.file.flush.period` and at stop, so an
-//! edit made under it is silently lost. A destination counts as running when the server's
-//! metrics port (the `--metrics` address, else 127.0.0.1 and `canal.metrics.pull.port` of the
-//! conf) exports samples for it. A refused connection means no server runs there; any other
-//! failure, or no metrics port at all, refuses too, unless `--force`.
+//! cursors in memory and rewrites meta.dat every `canal.file.flush.period` and at stop (file
+//! meta), or writes them to ZooKeeper every `canal.zookeeper.flush.period` (ZooKeeper meta), so
+//! an edit made under it is silently lost. File meta: a destination counts as running when the
+//! server's metrics port (the `--metrics` address, else 127.0.0.1 and `canal.metrics.pull.port`
+//! of the conf) exports samples for it; a refused connection means no server runs there; any
+//! other failure, or no metrics port at all, refuses too. ZooKeeper meta: the ephemeral
+//! `/otter/canal/destinations/{d}/running` node (a server, on any host) or
+//! `/otter/canal/destinations/{d}/{cid}/running` (a connected Java cluster client) refuses, and
+//! the refusal names the node. `--force` skips the check.
 
 pub mod meta;
 pub mod metrics;
+pub mod zkmeta;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,8 +75,8 @@ pub fn check_not_running(addr: Option<&str>, destination: &str) -> Result<(), St
 }
 
 /// `canalctl status`: per destination the role, parser state, delays, subscriptions and client
-/// traffic (from the metrics port, when reachable) and the stored cursors (from meta.dat, for
-/// the conf's file-meta destinations).
+/// traffic (from the metrics port, when reachable) and the stored cursors (from meta.dat for
+/// file-meta destinations, from ZooKeeper for ZooKeeper-meta ones).
 pub fn status(server: &ServerConfig, addr: Option<&str>) -> Result<String, String> {
     let mut out = String::new();
     let samples: Vec<Sample> = match addr {
@@ -139,6 +146,35 @@ pub fn status(server: &ServerConfig, addr: Option<&str>) -> Result<String, Strin
             v("canal_instance_transactions").map_or("-".into(), |x| x.to_string()),
             v("canal_instance_client_bytes").map_or("-".into(), |x| x.to_string()),
         );
+        if zkmeta::is_zookeeper(server, d).unwrap_or(false) {
+            match zkmeta::ZkMeta::open(server, d).and_then(|z| z.to_json()) {
+                Ok(v) => {
+                    let _ = writeln!(
+                        out,
+                        "  meta zookeeper: running server {}",
+                        v["runningServer"].as_str().unwrap_or("none")
+                    );
+                    for c in v["clients"].as_array().into_iter().flatten() {
+                        let cur = &c["cursor"];
+                        let pos = if cur.is_null() {
+                            "no cursor".to_string()
+                        } else {
+                            format!(
+                                "{}:{} ts={}",
+                                cur["journalName"].as_str().unwrap_or("-"),
+                                cur["position"].as_i64().unwrap_or(-1),
+                                cur["timestamp"].as_i64().unwrap_or(0)
+                            )
+                        };
+                        let _ = writeln!(out, "  client {}: {pos}", c["clientId"]);
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "  meta: {e}");
+                }
+            }
+            continue;
+        }
         match meta::locate(server, d).and_then(|(p, _)| meta::read(d, &p)) {
             Ok(m) if m.clients.is_empty() => {
                 let _ = writeln!(out, "  meta {}: no subscription", m.path.display());

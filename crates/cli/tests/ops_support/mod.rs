@@ -47,6 +47,15 @@ pub struct Ops {
 /// Starts a server over a fresh schema `ops_{tag}_{pid}` (file meta, shipped conf), or `None`
 /// when CANAL_TEST_MARIADB(_SOCKET) is unset.
 pub async fn start(tag: &str) -> Option<Ops> {
+    start_with(tag, &[], &[]).await
+}
+
+/// [`start`] with extra instance.properties lines and `-D` server overrides.
+pub async fn start_with(
+    tag: &str,
+    instance: &[(&str, &str)],
+    server: &[(&str, &str)],
+) -> Option<Ops> {
     let source = e2e_support::source("CANAL_TEST_MARIADB")?;
     let mut root = source.admin().await;
     let schema = format!("ops_{tag}_{}", std::process::id());
@@ -63,17 +72,14 @@ pub async fn start(tag: &str) -> Option<Ops> {
     let metrics = free_port();
     let admin = free_port();
     let (m, a) = (metrics.to_string(), admin.to_string());
-    let conf = ServerConf::new(
-        &source,
-        &start,
-        &[],
-        &[
-            ("canal.metrics.pull.port", &m),
-            ("canal.admin.port", &a),
-            ("canal.admin.user", "admin"),
-            ("canal.admin.passwd", ADMIN_HASH),
-        ],
-    );
+    let mut overrides = vec![
+        ("canal.metrics.pull.port", m.as_str()),
+        ("canal.admin.port", a.as_str()),
+        ("canal.admin.user", "admin"),
+        ("canal.admin.passwd", ADMIN_HASH),
+    ];
+    overrides.extend_from_slice(server);
+    let conf = ServerConf::new(&source, &start, instance, &overrides);
     let server = tokio::task::block_in_place(|| Server::start(&conf, 0));
     Some(Ops {
         source,
@@ -99,6 +105,44 @@ impl Ops {
     /// Current binlog (file, position) of the source.
     pub async fn head(&mut self) -> (String, u64) {
         master_position(&mut self.root).await
+    }
+
+    /// The redelivery scenario of the `position set` tests: rows 1..=5 are inserted (noting the
+    /// source head before each) and received by `client`; returns those heads (`[2]` is where
+    /// the cursor is moved back to, before row 3).
+    pub async fn five_rows_delivered(&mut self, client: &mut CanalClient) -> Vec<(String, u64)> {
+        let mut before = Vec::new();
+        for id in 1..=5u32 {
+            before.push(self.head().await);
+            self.insert([id]).await;
+        }
+        assert_eq!(
+            self.take(client, 5, Duration::from_secs(60)).await,
+            vec![1, 2, 3, 4, 5]
+        );
+        before
+    }
+
+    /// After the cursor was moved back before row 3 and the destination restarted: a new client
+    /// receives rows 3, 4, 5 again and then a new row 6.
+    pub async fn expect_redelivery_from_row_3(&mut self) -> CanalClient {
+        let mut client = self.client(1001).await;
+        self.insert([6]).await;
+        let got = self.take(&mut client, 4, Duration::from_secs(60)).await;
+        assert_eq!(got, vec![3, 4, 5, 6]);
+        client
+    }
+
+    /// `canalctl position show example` prints `file`:`pos` as the first client's cursor;
+    /// returns the whole JSON.
+    pub fn assert_cursor_shown(&self, file: &str, pos: u64) -> serde_json::Value {
+        let shown = self.canalctl(&["position", "show", "example"]);
+        assert!(shown.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("show prints JSON");
+        let cursor = &v["clients"][0]["cursor"];
+        assert_eq!(cursor["journalName"], file, "{v}");
+        assert_eq!(cursor["position"], pos, "{v}");
+        v
     }
 
     /// A subscribed client (filter: the workload schema).
@@ -339,6 +383,22 @@ impl AdminClient {
 }
 
 /// Asserts an ACK `{code 0, message}`.
+/// `canalctl position set example --journal <file> --position <pos>` arguments.
+pub fn set_args(file: &str, pos: u64) -> Vec<String> {
+    [
+        "position",
+        "set",
+        "example",
+        "--journal",
+        file,
+        "--position",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([pos.to_string()])
+    .collect()
+}
+
 pub fn ok(a: &Ack, message: &str) {
     assert_eq!(a.code, Some(0), "{a:?}");
     assert_eq!(a.message, message, "{a:?}");
