@@ -6,7 +6,11 @@ microseconds set by the generator just before the statement that commits the row
 bulk mode). Every statement below runs in autocommit, so one statement = one transaction.
 
 Modes (all print one JSON object on stdout):
-  setup   drop + create bench.t, print the binlog position (file, pos) before any row.
+  setup   rotate the binlog (FLUSH BINARY LOGS), drop + create bench.t, print the binlog
+          position (file, pos) before any row. The rotation puts the range at the start of a
+          fresh file: canal-server's start-up (looking up the configured position reads the
+          file from its beginning) then no longer depends on how much other traffic the
+          shared sandbox had written into the current file.
   bulk    N rows by multi-row INSERTs (--per-stmt rows each), then --updates single-row
           UPDATEs and --deletes single-row DELETEs (shuffled, --multi statements per
           transaction, sent as one multi-statement; each statement is its own rows event).
@@ -81,6 +85,7 @@ INSERT = "INSERT INTO bench.t VALUES "
 
 
 def setup(a, cur):
+    cur.execute("FLUSH BINARY LOGS")
     cur.execute("CREATE DATABASE IF NOT EXISTS bench")
     cur.execute("DROP TABLE IF EXISTS bench.t")
     cur.execute(DDL)

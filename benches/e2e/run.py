@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -49,11 +50,22 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
-def run_json(cmd, timeout, env=None):
+def children_cpu():
+    """utime+stime of every child reaped so far (RUSAGE_CHILDREN): the difference around one
+    subprocess's wait is that process's CPU seconds (canal-server is reaped only later)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_json(cmd, timeout, env=None, cpu=False):
+    ru0 = children_cpu()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (cmd[0], p.returncode, p.stderr[-2000:]))
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    if cpu:
+        r["client_cpu_s"] = round(children_cpu() - ru0, 3)
+    return r
 
 
 class Proc:
@@ -70,6 +82,23 @@ class Proc:
                 if k in ("VmRSS", "VmHWM"):
                     out[k] = int(v.split()[0]) / 1024.0  # MiB
         return out
+
+    def ctxt_switches(self):
+        """Voluntary + involuntary context switches summed over the process's live threads."""
+        total = 0
+        try:
+            tids = os.listdir("/proc/%d/task" % self.pid)
+        except OSError:
+            return None
+        for t in tids:
+            try:
+                with open("/proc/%d/task/%s/status" % (self.pid, t)) as f:
+                    for line in f:
+                        if "ctxt_switches:" in line:
+                            total += int(line.split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+        return total
 
     def cpu(self):
         with open("/proc/%d/stat" % self.pid) as f:
@@ -169,6 +198,7 @@ def canal_run(a, src, start, expect, consumer_cmd, timeout):
     """canal-server at `start` + one consumer until `expect` rows; server cost from /proc."""
     srv = Server(a, src, start["file"], start["pos"])
     try:
+        ru0 = children_cpu()
         c = subprocess.Popen(consumer_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         peak_rss = 0.0
         deadline = time.monotonic() + timeout
@@ -180,16 +210,20 @@ def canal_run(a, src, start, expect, consumer_cmd, timeout):
         if c.poll() is None:
             c.kill()
         out, err = c.communicate()
+        client_cpu = children_cpu() - ru0
         if not srv.alive():
             raise RuntimeError("canal-server exited: " + srv.log_tail())
         cpu = srv.proc.cpu()
+        ctxt = srv.proc.ctxt_switches()
         st = srv.proc.status()
         if c.returncode != 0:
             raise RuntimeError("consumer failed: " + err[-2000:] + "\nserver log:\n" + srv.log_tail())
         r = json.loads(out.strip().splitlines()[-1])
         wall = (r["last_row_us"] - srv.spawn_us) / 1e6 if r["last_row_us"] else float("nan")
         stream = (r["last_row_us"] - r["first_row_us"]) / 1e6 if r["last_row_us"] else 0
-        r.update({"server_cpu_s": round(cpu, 3), "server_peak_rss_mib": round(max(peak_rss, st.get("VmHWM", 0)), 1),
+        r.update({"server_cpu_s": round(cpu, 3), "client_cpu_s": round(client_cpu, 3),
+                  "server_ctxt_switches": ctxt,
+                  "server_peak_rss_mib": round(max(peak_rss, st.get("VmHWM", 0)), 1),
                   "wall_s": round(wall, 3), "rows_per_s": r["rows"] / wall if wall > 0 else None,
                   # spawn -> first successful GET, and the rate from the first row to the last
                   "startup_s": round((r["connected_us"] - srv.spawn_us) / 1e6, 3),
@@ -276,6 +310,26 @@ def bench_source(a, src):
     res.update({"start": start, "end": end, "load": load, "rows": expect, "binlog_bytes": nbytes})
     log(src, "load done in %.1fs: %d row images, %.1f MiB of binlog (%s .. %s:%d)" % (
         load["seconds"], expect, nbytes / 2**20, start["file"] + ":%d" % start["pos"], end["file"], end["pos"]))
+    res["throughput"] = throughput(a, src, start, expect, nbytes)
+    if a.rate > 0 and a.paced_secs > 0:
+        try:
+            latency_phase(a, src, end, a.rows + 10_000_000, res)
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
+            log(src, "latency FAILED:", str(e)[-1500:])
+            res["latency_error"] = str(e)[-1500:]
+    return res
+
+
+def replay_source(a, old):
+    """--replay: only the throughput runs, on the binlog range an earlier run loaded."""
+    src = next(k for k, v in SOURCES.items() if v["label"] == old["source"])
+    res = {k: old[k] for k in ("source", "start", "end", "load", "rows", "binlog_bytes") if k in old}
+    res["replay_of"] = a.replay
+    res["throughput"] = throughput(a, src, old["start"], old["rows"], old["binlog_bytes"])
+    return res
+
+
+def throughput(a, src, start, expect, nbytes):
     port = SOURCES[src]["port"]
     runs = {}
     for name in a.consumers:
@@ -290,11 +344,11 @@ def bench_source(a, src):
                 env = dict(os.environ, ZONGJI_DIR=a.zongji_dir)
                 r = run_json(["node", os.path.join(HERE, "zongji_consumer.mjs"), "--port", str(port),
                               "--file", start["file"], "--pos", str(start["pos"]), "--expect", str(expect),
-                              "--max-secs", str(a.max_consumer_secs)], a.max_consumer_secs + 30, env)
+                              "--max-secs", str(a.max_consumer_secs)], a.max_consumer_secs + 30, env, cpu=True)
             elif name == "pmr":
                 r = run_json([a.python, os.path.join(HERE, "pmr_consumer.py"), "--port", str(port),
                               "--file", start["file"], "--pos", str(start["pos"]), "--expect", str(expect),
-                              "--max-secs", str(a.max_consumer_secs)], a.max_consumer_secs + 30)
+                              "--max-secs", str(a.max_consumer_secs)], a.max_consumer_secs + 30, cpu=True)
             else:
                 continue
         except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
@@ -306,19 +360,13 @@ def bench_source(a, src):
         if r.get("rows_per_s"):
             r["binlog_mib_per_s"] = nbytes / 2**20 / (r["rows"] / r["rows_per_s"])
         runs[name] = r
-        log(src, name, "%s rows/s, %s MiB/s binlog%s (load %s)" % (
+        log(src, name, "%s rows/s, %s MiB/s binlog%s%s (load %s)" % (
             "%.0f" % r["rows_per_s"] if r.get("rows_per_s") else "-",
             "%.1f" % r["binlog_mib_per_s"] if r.get("binlog_mib_per_s") else "-",
             ", server %.2f CPU s, peak RSS %.1f MiB" % (r["server_cpu_s"], r["server_peak_rss_mib"])
-            if "server_cpu_s" in r else "", la))
-    res["throughput"] = runs
-    if a.rate > 0 and a.paced_secs > 0:
-        try:
-            latency_phase(a, src, end, a.rows + 10_000_000, res)
-        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
-            log(src, "latency FAILED:", str(e)[-1500:])
-            res["latency_error"] = str(e)[-1500:]
-    return res
+            if "server_cpu_s" in r else "",
+            ", consumer %.2f CPU s" % r["client_cpu_s"] if "client_cpu_s" in r else "", la))
+    return runs
 
 
 def fmt(v, spec="%.0f"):
@@ -335,16 +383,17 @@ def report(a, results):
                   "%d row images, %.1f MiB of binlog (range includes any other traffic on the shared sandbox)" % (
                       r.get("rows", 0), r.get("binlog_bytes", 0) / 2**20), "",
                   "| consumer | rows/s | binlog MiB/s | server start-up s | rows/s first→last row | server CPU s "
-                  "| server peak RSS MiB | load avg |",
-                  "|---|---:|---:|---:|---:|---:|---:|---|"]
+                  "| consumer CPU s | server peak RSS MiB | load avg |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         tp = r.get("throughput", {})
         names = {"rust": "canal-server → Rust client", "python": "canal-server → canal-python",
                  "zongji": "@vlasky/zongji (peer)", "pmr": "mysql-replication (peer)"}
         for k, v in tp.items():
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 names.get(k, k), fmt(v.get("rows_per_s")), fmt(v.get("binlog_mib_per_s"), "%.1f"),
                 fmt(v.get("startup_s"), "%.2f"), fmt(v.get("stream_rows_per_s")),
-                fmt(v.get("server_cpu_s"), "%.2f"), fmt(v.get("server_peak_rss_mib"), "%.1f"),
+                fmt(v.get("server_cpu_s"), "%.2f"), fmt(v.get("client_cpu_s"), "%.2f"),
+                fmt(v.get("server_peak_rss_mib"), "%.1f"),
                 v.get("loadavg_before", "") + (" ERROR" if "error" in v else "")))
         ratios = []
         for ours in ("rust", "python"):
@@ -438,6 +487,9 @@ def main():
     ap.add_argument("--client-bin")
     ap.add_argument("--replot", metavar="RESULTS_JSON",
                     help="only redraw the plot and the table of an earlier results.json into --out")
+    ap.add_argument("--replay", metavar="RESULTS_JSON",
+                    help="skip loading and latency: rerun the throughput consumers on the binlog ranges "
+                         "recorded in an earlier results.json (the sources must still hold those binlogs)")
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--zongji-dir")
     ap.add_argument("--out", required=True)
@@ -453,6 +505,28 @@ def main():
     if not (a.server_bin and a.client_bin and a.zongji_dir):
         sys.exit("--server-bin, --client-bin and --zongji-dir are required")
     results = []
+    if a.replay:
+        with open(a.replay) as f:
+            old = json.load(f)
+        wanted = [SOURCES[s]["label"] for s in a.sources.split(",") if s in SOURCES]
+        for o in old:
+            if o["source"] in wanted and "start" in o:
+                log("replay", o["source"], "load average", loadavg())
+                results.append(replay_source(a, o))
+        a.rate = 0
+    else:
+        results = run_sources(a)
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    md = report(a, results)
+    with open(os.path.join(a.out, "results.md"), "w") as f:
+        f.write(md)
+    plot(results, os.path.join(a.out, "bench-e2e.png"))
+    print(md)
+
+
+def run_sources(a):
+    results = []
     for src in [s for s in a.sources.split(",") if s]:
         if src not in SOURCES:
             sys.exit("unknown source " + src)
@@ -460,11 +534,7 @@ def main():
         results.append(bench_source(a, src))
         with open(os.path.join(a.out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
-    md = report(a, results)
-    with open(os.path.join(a.out, "results.md"), "w") as f:
-        f.write(md)
-    plot(results, os.path.join(a.out, "bench-e2e.png"))
-    print(md)
+    return results
 
 
 if __name__ == "__main__":

@@ -81,10 +81,7 @@ fn copy_tree(from: &Path, to: &Path) {
 fn runtime_stage_replayed_on_the_host_passes_its_healthcheck() {
     let text = std::fs::read_to_string(repo().join("deploy/Dockerfile")).expect("Dockerfile");
     let all = instructions(&text);
-    let last_from = all
-        .iter()
-        .rposition(|(op, _)| op == "FROM")
-        .expect("FROM");
+    let last_from = all.iter().rposition(|(op, _)| op == "FROM").expect("FROM");
     let build = &all[..last_from];
     let runtime = &all[last_from..];
 
@@ -101,7 +98,10 @@ fn runtime_stage_replayed_on_the_host_passes_its_healthcheck() {
     let exposed: BTreeSet<u16> = runtime
         .iter()
         .filter(|(op, _)| op == "EXPOSE")
-        .flat_map(|(_, a)| a.split_whitespace().map(|p| p.parse::<u16>().expect("port")))
+        .flat_map(|(_, a)| {
+            a.split_whitespace()
+                .map(|p| p.parse::<u16>().expect("port"))
+        })
         .collect();
     let conf_ports: BTreeSet<u16> = ["canal.port", "canal.metrics.pull.port", "canal.admin.port"]
         .iter()
@@ -223,5 +223,8 @@ fn runtime_stage_replayed_on_the_host_passes_its_healthcheck() {
     let _ = server.kill();
     let _ = server.wait();
     assert!(healthy, "HEALTHCHECK {probe:?} never succeeded");
-    assert!(logs_written, "the server logs under /opt/canal-rs/logs/canal");
+    assert!(
+        logs_written,
+        "the server logs under /opt/canal-rs/logs/canal"
+    );
 }

@@ -1,8 +1,14 @@
 //! Bench consumer for `scripts/bench-e2e` (issue 8): consumes a destination with
 //! [`canal_client::CanalClient`] and prints one JSON line of measurements.
 //!
-//! Every RowData entry of `--schema`.`--table` is fully decoded (Entry, RowChange, every column
-//! value), its rows counted; the run ends once `--expect` rows were seen (or after `--max-secs`).
+//! It uses the client's fastest public path, as an application would: `--pipeline` GETs kept
+//! in flight ([`CanalClient::send_get`] / [`CanalClient::recv_raw`]: the next GET goes out
+//! before the current batch is decoded; acks in batch order) and the borrowed
+//! [`canal_client::view`] decoding. Every entry's envelope and header is decoded; every RowData
+//! entry of `--schema`.`--table` is fully decoded (RowChange, every column: name, value, isNull,
+//! updated and the other fields, strings checked as UTF-8), its rows counted; the run ends once
+//! `--expect` rows were seen (or after `--max-secs`). `--pipeline 1` gives the plain
+//! GET → decode → ACK loop; `--owned` decodes into the owned prost types instead of views.
 //! With `--latency`, each row whose `commit_us` column is > 0 gives one sample
 //! `receive wall clock − commit_us` and only those rows count towards `--expect` (the load generator writes the commit's wall-clock
 //! microseconds into that column right before the statement that commits it).
@@ -14,8 +20,9 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use canal_client::view::EntryView;
 use canal_client::{CanalClient, ClientConfig};
-use canal_protocol::entry::{EntryType, RowChange};
+use canal_protocol::entry::{Entry, EntryType, RowChange};
 use prost::Message as _;
 
 struct Args {
@@ -29,6 +36,8 @@ struct Args {
     timeout_ms: u64,
     latency: bool,
     max_secs: u64,
+    pipeline: usize,
+    owned: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,11 +52,17 @@ fn parse_args() -> Result<Args, String> {
         timeout_ms: 10,
         latency: false,
         max_secs: 600,
+        pipeline: 2,
+        owned: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         if k == "--latency" {
             a.latency = true;
+            continue;
+        }
+        if k == "--owned" {
+            a.owned = true;
             continue;
         }
         let v = it.next().ok_or_else(|| format!("{k} needs a value"))?;
@@ -62,6 +77,9 @@ fn parse_args() -> Result<Args, String> {
             "--batch" => a.batch = i32::try_from(num(&v)?).map_err(|e| e.to_string())?,
             "--timeout-ms" => a.timeout_ms = num(&v)?,
             "--max-secs" => a.max_secs = num(&v)?,
+            "--pipeline" => {
+                a.pipeline = usize::try_from(num(&v)?).map_err(|e| e.to_string())?.max(1)
+            }
             _ => return Err(format!("unknown option {k}")),
         }
     }
@@ -106,6 +124,104 @@ async fn connect(a: &Args) -> Result<CanalClient, Box<dyn std::error::Error>> {
     }
 }
 
+#[derive(Default)]
+struct Counts {
+    rows: u64,
+    entries: u64,
+    batches: u64,
+    bytes: u64,
+    value_bytes: u64,
+    columns: u64,
+    nulls: u64,
+    updated: u64,
+}
+
+/// One entry through the borrowed views.
+fn consume_view(
+    a: &Args,
+    bytes: &[u8],
+    recv_us: i64,
+    n: &mut Counts,
+    lat: &mut Vec<i64>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    n.entries += 1;
+    n.bytes += bytes.len() as u64;
+    let e = EntryView::parse(bytes)?;
+    if e.entry_type() != EntryType::Rowdata {
+        return Ok(());
+    }
+    let Some(h) = e.header() else { return Ok(()) };
+    if h.schema_name != Some(a.schema.as_str()) || h.table_name != Some(a.table.as_str()) {
+        return Ok(());
+    }
+    let rc = e.row_change()?;
+    if rc.is_ddl() {
+        return Ok(());
+    }
+    for rd in rc.row_datas() {
+        let rd = rd?;
+        n.rows += 1;
+        let mut commit = 0i64;
+        for c in rd.before_columns().chain(rd.after_columns()) {
+            let c = c?;
+            n.columns += 1;
+            n.value_bytes += c.value.map_or(0, |v| v.len() as u64);
+            n.nulls += u64::from(c.is_null());
+            n.updated += u64::from(c.updated());
+            if a.latency && c.name() == "commit_us" {
+                commit = c.value().parse().unwrap_or(0);
+            }
+        }
+        if a.latency && commit > 0 {
+            lat.push(recv_us - commit);
+        }
+    }
+    Ok(())
+}
+
+/// One entry through the owned prost types (`--owned`, for comparison).
+fn consume_owned(
+    a: &Args,
+    bytes: &bytes::Bytes,
+    recv_us: i64,
+    n: &mut Counts,
+    lat: &mut Vec<i64>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    n.entries += 1;
+    n.bytes += bytes.len() as u64;
+    let e = Entry::decode(bytes.clone())?;
+    if e.entry_type != Some(EntryType::Rowdata as i32) && e.entry_type.is_some() {
+        return Ok(());
+    }
+    let Some(h) = &e.header else { return Ok(()) };
+    if h.schema_name.as_deref() != Some(a.schema.as_str())
+        || h.table_name.as_deref() != Some(a.table.as_str())
+    {
+        return Ok(());
+    }
+    let rc = RowChange::decode(e.store_value.clone().unwrap_or_default())?;
+    if rc.is_ddl == Some(true) {
+        return Ok(());
+    }
+    for rd in &rc.row_datas {
+        n.rows += 1;
+        let mut commit = 0i64;
+        for c in rd.before_columns.iter().chain(&rd.after_columns) {
+            n.columns += 1;
+            n.value_bytes += c.value.as_ref().map_or(0, |v| v.len() as u64);
+            n.nulls += u64::from(c.is_null());
+            n.updated += u64::from(c.updated());
+            if a.latency && c.name() == "commit_us" {
+                commit = c.value().parse().unwrap_or(0);
+            }
+        }
+        if a.latency && commit > 0 {
+            lat.push(recv_us - commit);
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = parse_args()?;
@@ -113,8 +229,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut client = connect(&a).await?;
     let connected_us = now_us();
     let t0 = Instant::now();
-    let (mut rows, mut entries, mut batches, mut bytes, mut value_bytes) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut n = Counts::default();
     let (mut first_row_us, mut last_row_us) = (0i64, 0i64);
     let mut lat: Vec<i64> = Vec::new();
     let timeout = (a.timeout_ms > 0).then(|| Duration::from_millis(a.timeout_ms));
@@ -123,54 +238,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let done = |rows: u64, samples: usize| {
         a.expect > 0 && (if a.latency { samples as u64 } else { rows }) >= a.expect
     };
-    while !done(rows, lat.len()) && t0.elapsed() < Duration::from_secs(a.max_secs) {
-        let msg = client.get_without_ack(a.batch, timeout).await?;
-        if msg.id == -1 || msg.entries.is_empty() {
+    for _ in 0..a.pipeline {
+        client.send_get(a.batch, timeout).await?;
+    }
+    while !done(n.rows, lat.len()) && t0.elapsed() < Duration::from_secs(a.max_secs) {
+        let batch = client.recv_raw().await?;
+        // Keep the pipeline full: the server prepares the next batch while this one is decoded.
+        client.send_get(a.batch, timeout).await?;
+        if batch.id == -1 || batch.is_empty() {
             continue;
         }
         let recv_us = now_us();
-        batches += 1;
-        for e in &msg.entries {
-            entries += 1;
-            bytes += e.encoded_len() as u64;
-            if e.entry_type != Some(EntryType::Rowdata as i32) {
-                continue;
+        n.batches += 1;
+        let before = n.rows;
+        for bytes in &batch.entries {
+            if a.owned {
+                consume_owned(&a, bytes, recv_us, &mut n, &mut lat)?;
+            } else {
+                consume_view(&a, bytes, recv_us, &mut n, &mut lat)?;
             }
-            let Some(h) = &e.header else { continue };
-            if h.schema_name.as_deref() != Some(a.schema.as_str())
-                || h.table_name.as_deref() != Some(a.table.as_str())
-            {
-                continue;
-            }
-            let rc = RowChange::decode(e.store_value.as_deref().unwrap_or_default())?;
-            if rc.is_ddl == Some(true) {
-                continue;
-            }
-            for rd in &rc.row_datas {
-                rows += 1;
-                for c in rd.before_columns.iter().chain(&rd.after_columns) {
-                    value_bytes += c.value.as_ref().map_or(0, |v| v.len() as u64);
-                }
-                if a.latency {
-                    let commit = rd
-                        .after_columns
-                        .iter()
-                        .find(|c| c.name.as_deref() == Some("commit_us"))
-                        .and_then(|c| c.value.as_deref())
-                        .and_then(|v| v.parse::<i64>().ok())
-                        .unwrap_or(0);
-                    if commit > 0 {
-                        lat.push(recv_us - commit);
-                    }
-                }
-            }
+        }
+        if n.rows > before {
             if first_row_us == 0 {
                 first_row_us = recv_us;
             }
             last_row_us = recv_us;
         }
-        client.ack(msg.id).await?;
+        client.ack(batch.id).await?;
     }
+    let (rows, entries, batches, bytes, value_bytes) =
+        (n.rows, n.entries, n.batches, n.bytes, n.value_bytes);
     let secs = t0.elapsed().as_secs_f64();
     lat.sort_unstable();
     let out = serde_json::json!({
@@ -180,6 +277,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "batches": batches,
         "entry_bytes": bytes,
         "value_bytes": value_bytes,
+        "columns": n.columns,
+        "null_columns": n.nulls,
+        "updated_columns": n.updated,
+        "pipeline": a.pipeline,
+        "decode": if a.owned { "owned" } else { "view" },
         "start_us": start_us,
         "connected_us": connected_us,
         "first_row_us": first_row_us,

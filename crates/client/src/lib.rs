@@ -8,10 +8,19 @@
 //! CLIENTROLLBACK have no reply; if the server rejects one, its error arrives as the reply to the
 //! *next* request (Canal trap T1) and surfaces there as [`ClientError::Server`].
 //!
+//! Fast path: [`CanalClient::get_raw`] returns a batch's entries as the received bytes
+//! (no copy: the reply frame is sliced) and [`view`] reads them without allocating
+//! ([`view::EntryView`] → RowChange → rows → columns as `&str`). Pipelining:
+//! [`CanalClient::send_get`] queues GETs and [`CanalClient::recv_raw`] /
+//! [`CanalClient::recv_message`] read their replies in order, so the server can prepare the next
+//! batch while this one is decoded (Canal allows several outstanding `getWithoutAck` batches;
+//! acks must still come in batch order).
+//!
 //! [`tail`] prints a destination's entries live as JSON lines (used by `canalctl tail`).
 //!
 //! [`CanalClient::connect_cluster`] finds the server through ZooKeeper ([`cluster::discover`]).
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
@@ -31,6 +40,7 @@ use tokio_util::codec::Framed;
 
 pub mod cluster;
 mod json;
+pub mod view;
 
 pub use json::entry_json;
 
@@ -46,6 +56,9 @@ pub enum ClientError {
     /// A packet or entry that does not decode.
     #[error("decode error: {0}")]
     Decode(#[from] prost::DecodeError),
+    /// An entry that does not decode through [`view`].
+    #[error("decode error: {0}")]
+    View(#[from] view::ViewError),
     /// The server broke the protocol (wrong packet type, version, compression ...).
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -133,11 +146,38 @@ impl Message {
     }
 }
 
+/// One batch as received, entries not decoded ([`CanalClient::get_raw`]); read them with
+/// [`view::EntryView`] (borrowed, no allocation) or `Entry::decode` (owned).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawBatch {
+    /// Batch id; -1 when the server had nothing.
+    pub id: i64,
+    /// The serialized entries, slices of the reply frame.
+    pub entries: Vec<Bytes>,
+}
+
+impl RawBatch {
+    /// Whether the batch holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Borrowed views of the entries, in order.
+    pub fn views(&self) -> impl Iterator<Item = Result<view::EntryView<'_>, view::ViewError>> {
+        self.entries.iter().map(|b| view::EntryView::parse(b))
+    }
+}
+
 /// An authenticated connection to one destination of a Canal server.
 pub struct CanalClient {
     framed: Framed<TcpStream, FrameCodec>,
     config: ClientConfig,
     filter: Option<String>,
+    /// Extra reply wait of each GET sent and not yet answered, oldest first.
+    pending: VecDeque<Option<Duration>>,
+    /// A server error arrived while other GETs were outstanding: which request it answered is
+    /// unknown (a rejected ACK also answers with an error), so replies may be out of step.
+    desynced: bool,
 }
 
 impl std::fmt::Debug for CanalClient {
@@ -149,8 +189,9 @@ impl std::fmt::Debug for CanalClient {
     }
 }
 
-fn decode_packet(frame: &BytesMut) -> Result<Packet, ClientError> {
-    Ok(Packet::decode(&frame[..])?)
+fn decode_packet(frame: BytesMut) -> Result<Packet, ClientError> {
+    // From `Bytes`, prost slices the body instead of copying it.
+    Ok(Packet::decode(frame.freeze())?)
 }
 
 fn check_ack(p: &Packet, what: &str) -> Result<(), ClientError> {
@@ -184,6 +225,8 @@ impl CanalClient {
             framed: Framed::new(stream, FrameCodec::new(config.max_frame)),
             config,
             filter: None,
+            pending: VecDeque::new(),
+            desynced: false,
         };
         let hs = client.read_packet(None).await?;
         if hs.version != Some(1) {
@@ -229,11 +272,14 @@ impl CanalClient {
     }
 
     async fn read_packet(&mut self, extra_wait: Option<Duration>) -> Result<Packet, ClientError> {
-        let wait = self.config.so_timeout + extra_wait.unwrap_or_default();
+        let wait = self
+            .config
+            .so_timeout
+            .saturating_add(extra_wait.unwrap_or_default());
         match tokio::time::timeout(wait, self.framed.next()).await {
             Err(_) => Err(ClientError::Timeout),
             Ok(None) => Err(ClientError::Closed),
-            Ok(Some(frame)) => decode_packet(&frame?),
+            Ok(Some(frame)) => decode_packet(frame?),
         }
     }
 
@@ -241,8 +287,31 @@ impl CanalClient {
         self.config.client_id.to_string()
     }
 
+    /// Requests that wait for their own reply cannot be mixed with pipelined GETs.
+    fn check_in_step(&self, what: &str) -> Result<(), ClientError> {
+        if self.desynced {
+            return Err(ClientError::Protocol(
+                "replies are out of step after a server error with GETs outstanding; reconnect"
+                    .into(),
+            ));
+        }
+        if !self.pending.is_empty() {
+            return Err(ClientError::Protocol(format!(
+                "{what} while {} GET replies are outstanding (read them first)",
+                self.pending.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// GET replies not read yet ([`CanalClient::send_get`]).
+    pub fn outstanding_gets(&self) -> usize {
+        self.pending.len()
+    }
+
     /// SUBSCRIPTION with `filter` (empty = keep the destination's filter).
     pub async fn subscribe(&mut self, filter: &str) -> Result<(), ClientError> {
+        self.check_in_step("subscribe")?;
         let sub = Sub {
             destination: self.config.destination.clone(),
             client_id: self.client_id(),
@@ -257,6 +326,7 @@ impl CanalClient {
 
     /// UNSUBSCRIPTION.
     pub async fn unsubscribe(&mut self) -> Result<(), ClientError> {
+        self.check_in_step("unsubscribe")?;
         let unsub = Unsub {
             destination: self.config.destination.clone(),
             client_id: self.client_id(),
@@ -275,6 +345,36 @@ impl CanalClient {
         batch_size: i32,
         timeout: Option<Duration>,
     ) -> Result<Message, ClientError> {
+        self.check_in_step("GET")?;
+        self.send_get(batch_size, timeout).await?;
+        self.recv_message().await
+    }
+
+    /// [`CanalClient::get_without_ack`] returning the entries undecoded (zero-copy slices of the
+    /// reply), for [`view::EntryView`].
+    pub async fn get_raw(
+        &mut self,
+        batch_size: i32,
+        timeout: Option<Duration>,
+    ) -> Result<RawBatch, ClientError> {
+        self.check_in_step("GET")?;
+        self.send_get(batch_size, timeout).await?;
+        self.recv_raw().await
+    }
+
+    /// Sends a GET (without ack) and returns without waiting for its reply: read replies, in
+    /// order, with [`CanalClient::recv_raw`] or [`CanalClient::recv_message`]. Several GETs may
+    /// be outstanding; each reply is a new batch after the previous ones. Acks (which have no
+    /// reply) may be sent in between, in batch order. Arguments as for
+    /// [`CanalClient::get_without_ack`].
+    pub async fn send_get(
+        &mut self,
+        batch_size: i32,
+        timeout: Option<Duration>,
+    ) -> Result<(), ClientError> {
+        if self.desynced {
+            return self.check_in_step("GET");
+        }
         let (t, extra) = match timeout {
             None => (-1, None),
             Some(d) => (i64::try_from(d.as_millis()).unwrap_or(i64::MAX), Some(d)),
@@ -293,31 +393,45 @@ impl CanalClient {
         } else {
             extra
         };
-        let reply = self.read_packet(wait).await?;
-        self.decode_messages(reply)
+        // Replies come in order, and a reply is read only after the earlier ones: the server
+        // starts this GET's wait at the latest when it answered the previous one.
+        self.pending.push_back(wait);
+        Ok(())
+    }
+
+    async fn recv_reply(&mut self) -> Result<Packet, ClientError> {
+        if self.desynced {
+            self.check_in_step("read a GET reply")?;
+        }
+        let Some(wait) = self.pending.pop_front() else {
+            return Err(ClientError::Protocol("no GET is outstanding".into()));
+        };
+        let p = self.read_packet(wait).await?;
+        if p.r#type == PacketType::Ack as i32 && !self.pending.is_empty() {
+            self.desynced = true;
+        }
+        Ok(p)
+    }
+
+    /// Reads the reply of the oldest outstanding GET, entries undecoded.
+    pub async fn recv_raw(&mut self) -> Result<RawBatch, ClientError> {
+        let p = self.recv_reply().await?;
+        let m = messages_of(p)?;
+        Ok(RawBatch {
+            id: m.batch_id,
+            entries: m.messages,
+        })
+    }
+
+    /// Reads the reply of the oldest outstanding GET as a [`Message`] (decoded unless
+    /// `lazy_parse_entry`).
+    pub async fn recv_message(&mut self) -> Result<Message, ClientError> {
+        let p = self.recv_reply().await?;
+        self.decode_messages(p)
     }
 
     fn decode_messages(&self, p: Packet) -> Result<Message, ClientError> {
-        if p.r#type == PacketType::Ack as i32 {
-            let ack = Ack::decode(&p.body[..])?;
-            return Err(ClientError::Server {
-                code: ack.error_code.unwrap_or(0),
-                message: ack.error_message,
-            });
-        }
-        if p.r#type != PacketType::Messages as i32 {
-            return Err(ClientError::Protocol(format!(
-                "unexpected packet type: {}",
-                p.r#type
-            )));
-        }
-        if !matches!(p.compression, None | Some(0) | Some(1)) {
-            return Err(ClientError::Protocol(format!(
-                "compression {:?} is not supported",
-                p.compression
-            )));
-        }
-        let m = Messages::decode(p.body)?;
+        let m = messages_of(p)?;
         let mut out = Message {
             id: m.batch_id,
             raw: self.config.lazy_parse_entry,
@@ -328,8 +442,8 @@ impl CanalClient {
         } else {
             out.entries = m
                 .messages
-                .iter()
-                .map(|b| Entry::decode(&b[..]))
+                .into_iter()
+                .map(Entry::decode)
                 .collect::<Result<_, _>>()?;
         }
         Ok(out)
@@ -372,6 +486,30 @@ impl CanalClient {
         stream.shutdown().await?;
         Ok(())
     }
+}
+
+/// The MESSAGES body of a GET reply (an error ACK becomes [`ClientError::Server`]).
+fn messages_of(p: Packet) -> Result<Messages, ClientError> {
+    if p.r#type == PacketType::Ack as i32 {
+        let ack = Ack::decode(p.body)?;
+        return Err(ClientError::Server {
+            code: ack.error_code.unwrap_or(0),
+            message: ack.error_message,
+        });
+    }
+    if p.r#type != PacketType::Messages as i32 {
+        return Err(ClientError::Protocol(format!(
+            "unexpected packet type: {}",
+            p.r#type
+        )));
+    }
+    if !matches!(p.compression, None | Some(0) | Some(1)) {
+        return Err(ClientError::Protocol(format!(
+            "compression {:?} is not supported",
+            p.compression
+        )));
+    }
+    Ok(Messages::decode(p.body)?)
 }
 
 /// Options of [`tail_with`].

@@ -1,16 +1,19 @@
 //! One destination end to end (Java `CanalInstanceWithSpring` + `MysqlEventParser`):
 //!
 //! ```text
-//! [reader task]  ReplicaClient (dump, reconnect)  --bounded channel-->
-//! [parser thread] EventDecoder -> Converter -> TransactionBuffer  --bounded channel-->
-//! [sink thread]  EntrySink -> EventStore (blocking put = back-pressure) -> log position
+//! [reader task]   ReplicaClient (dump, reconnect)  --bounded channel, drained in batches-->
+//! [parser thread] EventDecoder -> Converter -> TransactionBuffer
+//!                 -> EntrySink -> EventStore (blocking put = back-pressure) -> log position
 //! ```
 //!
 //! The store and the meta manager live as long as the instance and are registered with the
-//! server through a [`Registry`]; the three stages form one "parser run" that is restarted with
+//! server through a [`Registry`]; the two stages form one "parser run" that is restarted with
 //! backoff after errors ([`crate::supervise`]) from a freshly decided start position. The parser
-//! and sink stages are plain threads because the converter asks the source for table
-//! definitions synchronously and the store applies back-pressure by blocking.
+//! stage is a plain thread because the converter asks the source for table definitions
+//! synchronously and the store applies back-pressure by blocking. Hand-offs are kept few: the
+//! parser takes every event the reader has queued in one go (one wake-up of the reader per
+//! drained batch instead of one per event), and sinks each transaction chunk itself (no third
+//! thread and no per-chunk hand-off; the chunk's entry bytes move into the store as they are).
 //!
 //! Metrics (canal-telemetry): each launch registers the destination
 //! (`Telemetry::register_instance`, role active; store and meta values read at scrape time) and
@@ -159,6 +162,8 @@ pub struct Running {
     log_positions: Arc<dyn LogPositionManager>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Outcome>,
+    /// canal_rs_binlog_behind_bytes poller ([`crate::head`]); stops when dropped.
+    _head: crate::head::HeadPoller,
 }
 
 impl Running {
@@ -259,6 +264,13 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             filter: Arc::new(filter_tx),
         };
         let metrics = register_metrics(&cfg, &store, &parts.meta);
+        let head = crate::head::HeadPoller::spawn(
+            destination.clone(),
+            connect_options(&cfg),
+            log_positions.clone(),
+            metrics.clone(),
+            crate::head::HEAD_POLL_PERIOD,
+        );
         self.registry.register(&parts);
         Telemetry::global().set_role(&destination, Role::Active);
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -342,6 +354,7 @@ impl<R: Registry> Launcher for PipelineLauncher<R> {
             log_positions,
             stop: stop_tx,
             task,
+            _head: head,
         })
     }
 
@@ -739,16 +752,18 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         .unwrap_or(256)
         .max(1);
     let (ev_tx, ev_rx) = mpsc::channel::<StreamItem>(read_ahead);
-    // One chunk in flight between parser and sink: chunks can hold `transaction.size` large
-    // entries, and memory must stay bounded by the store (a deeper queue measured 490 MiB RSS
-    // with a stalled consumer; crates/cli/tests/e2e_memory.rs).
-    let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(1);
+    // No chunk queue between conversion and the store: chunks can hold `transaction.size`
+    // large entries and memory must stay bounded by the store (a deep queue measured 490 MiB
+    // RSS with a stalled consumer; crates/cli/tests/e2e_memory.rs).
     let (commit_tx, mut commit_rx) = watch::channel::<Option<StartPosition>>(None);
 
     let tx_size = usize::try_from(cfg.transaction_size).unwrap_or(1024);
     let raw = cfg.store.raw_entry;
     let parse_identity = identity.clone();
     let parse_metrics = metrics.clone();
+    let sink_shared = ctx.sink.clone();
+    let sink_positions = ctx.log_positions.clone();
+    let sink_dest = dest.clone();
     let parser = std::thread::Builder::new()
         .name(format!(
             "destination = {dest} , address = /{host}:{port} , EventParser"
@@ -757,9 +772,14 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
             let span = tracing::Span::current();
             move || {
                 let _entered = span.enter();
+                // The sink is the instance's (it outlives restarts); one parser run uses it.
+                let mut sink = sink_shared.lock();
+                let sink_metrics = parse_metrics.clone();
                 parse_stage(
                     ev_rx,
-                    chunk_tx,
+                    |chunk| {
+                        sink_chunk(chunk, &mut sink, &sink_positions, &sink_dest, &sink_metrics)
+                    },
                     ParseStage {
                         converter,
                         filter: filter_rx,
@@ -774,27 +794,6 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         })
         .map_err(|e| InstanceError::Parse(format!("cannot start parser thread: {e}")))?;
 
-    let sink_shared = ctx.sink.clone();
-    let sink_positions = ctx.log_positions.clone();
-    let sink_dest = dest.clone();
-    let sink_metrics = metrics.clone();
-    let sink = std::thread::Builder::new()
-        .name(format!("{dest}-sink"))
-        .spawn({
-            let span = tracing::Span::current();
-            move || {
-                let _entered = span.enter();
-                sink_stage(
-                    chunk_rx,
-                    &sink_shared,
-                    sink_positions,
-                    &sink_dest,
-                    &sink_metrics,
-                )
-            }
-        })
-        .map_err(|e| InstanceError::Parse(format!("cannot start sink thread: {e}")))?;
-
     // Reader: this task.
     metrics.parser_state(ParserState::Dumping);
     let mut connected = false;
@@ -805,7 +804,13 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
                 client.commit(p);
             }
         }
+        // `biased`: while events keep coming only the stream is polled (no waiter registered
+        // and dropped on the stop and closed signals per event), so the stop flag is read here.
+        if *stop.borrow() {
+            break Ok(());
+        }
         let item = tokio::select! {
+            biased;
             r = client.next() => r,
             _ = stop.wait_for(|s| *s) => break Ok(()),
             // The parser stage ended (error): do not wait for the next event to notice.
@@ -834,6 +839,7 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
             }
         }
         let sent = tokio::select! {
+            biased;
             r = ev_tx.send(item) => r.is_ok(),
             _ = stop.wait_for(|s| *s) => break Ok(()),
         };
@@ -847,13 +853,8 @@ async fn run_parser(ctx: RunCtx) -> Result<(), InstanceError> {
         .await
         .map_err(|e| InstanceError::Parse(format!("parser thread: {e}")))?
         .map_err(|_| InstanceError::Parse("parser thread panicked".into()))?;
-    let sink_result = tokio::task::spawn_blocking(move || sink.join())
-        .await
-        .map_err(|e| InstanceError::Parse(format!("sink thread: {e}")))?
-        .map_err(|_| InstanceError::Parse("sink thread panicked".into()))?;
     read_result?;
     parse_result?;
-    sink_result?;
     if *ctx.stop.borrow() {
         Ok(())
     } else {
@@ -882,10 +883,12 @@ fn convert_error(e: canal_parse::ParseError) -> InstanceError {
     }
 }
 
-/// Decoder + converter + transaction buffer.
+/// Decoder + converter + transaction buffer; each chunk the buffer hands out goes to
+/// `on_chunk` (the sink: [`sink_chunk`]), which returns `Ok(false)` when the run should end
+/// quietly (store stopped).
 fn parse_stage(
     mut rx: mpsc::Receiver<StreamItem>,
-    tx: std::sync::mpsc::SyncSender<Vec<Item>>,
+    mut on_chunk: impl FnMut(Vec<Item>) -> Result<bool, InstanceError>,
     stage: ParseStage,
 ) -> Result<(), InstanceError> {
     let ParseStage {
@@ -906,97 +909,108 @@ fn parse_stage(
     // events read ahead); those events are skipped instead of being delivered twice.
     let mut emitted: Option<(String, u64)> = None;
     let mut skipping = false;
-    while let Some(item) = rx.blocking_recv() {
-        let ev: BinlogEvent = match item {
-            StreamItem::Event(ev) => ev,
-            StreamItem::Reconnected { from, .. } => {
-                // The partial transaction will come again: drop it.
-                buffer.reset();
-                decoder = EventDecoder::new();
-                if let StartPosition::FilePos { file, .. } = &from {
-                    converter.set_file(file);
+    // Everything the reader queued is taken at once: the reader is woken once per drained
+    // batch (when it waits for room) instead of once per event.
+    let cap = rx.max_capacity().max(1);
+    let mut batch: Vec<StreamItem> = Vec::with_capacity(cap.min(1024));
+    while rx.blocking_recv_many(&mut batch, cap) > 0 {
+        for item in batch.drain(..) {
+            let ev: BinlogEvent = match item {
+                StreamItem::Event(ev) => ev,
+                StreamItem::Reconnected { from, .. } => {
+                    // The partial transaction will come again: drop it.
+                    buffer.reset();
+                    decoder = EventDecoder::new();
+                    if let StartPosition::FilePos { file, .. } = &from {
+                        converter.set_file(file);
+                    }
+                    skipping = emitted.is_some();
+                    continue;
                 }
-                skipping = emitted.is_some();
+            };
+            if ev.is_heartbeat() {
+                // The source is idle: Canal's sink takes "now" as the exec time of a heartbeat.
+                metrics.sink_heartbeat();
+                metrics.parsed_exec_time(canal_telemetry::metrics::now_ms());
                 continue;
             }
-        };
-        if ev.is_heartbeat() {
-            // The source is idle: Canal's sink takes "now" as the exec time of a heartbeat.
-            metrics.sink_heartbeat();
-            metrics.parsed_exec_time(canal_telemetry::metrics::now_ms());
-            continue;
-        }
-        if skipping && !ev.artificial {
-            let already = emitted.as_ref().is_some_and(|(f, end)| {
-                canal_parse::history::position_cmp(&ev.file, ev.next_offset, f, *end)
-                    != std::cmp::Ordering::Greater
-            });
-            if already {
-                // Keep the decoder's FORMAT_DESCRIPTION / TABLE_MAP state, convert nothing.
-                decoder.set_checksum(ev.checksum);
-                decoder
-                    .decode(ev.offset, &ev.data)
-                    .map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
-                continue;
+            if skipping && !ev.artificial {
+                let already = emitted.as_ref().is_some_and(|(f, end)| {
+                    canal_parse::history::position_cmp(&ev.file, ev.next_offset, f, *end)
+                        != std::cmp::Ordering::Greater
+                });
+                if already {
+                    // Keep the decoder's FORMAT_DESCRIPTION / TABLE_MAP state, convert nothing.
+                    decoder.set_checksum(ev.checksum);
+                    decoder
+                        .decode(ev.offset, &ev.data)
+                        .map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
+                    continue;
+                }
+                skipping = false;
+                converter.set_file(&ev.file);
             }
-            skipping = false;
-            converter.set_file(&ev.file);
-        }
-        if filter.has_changed().unwrap_or(false) {
-            if let Some(f) = filter.borrow_and_update().clone() {
-                match converter.set_filter(&f) {
-                    Ok(()) => tracing::info!(filter = %f, "subscribe filter applied to the parser"),
-                    Err(e) => tracing::warn!(filter = %f, error = %e, "subscribe filter rejected"),
+            if filter.has_changed().unwrap_or(false) {
+                if let Some(f) = filter.borrow_and_update().clone() {
+                    match converter.set_filter(&f) {
+                        Ok(()) => {
+                            tracing::info!(filter = %f, "subscribe filter applied to the parser")
+                        }
+                        Err(e) => {
+                            tracing::warn!(filter = %f, error = %e, "subscribe filter rejected")
+                        }
+                    }
                 }
             }
-        }
-        decoder.set_checksum(ev.checksum);
-        let decoded = decoder
-            .decode(ev.offset, &ev.data)
-            .map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
-        if !ev.artificial && decoded.header.timestamp != 0 {
-            metrics.parsed_exec_time(i64::from(decoded.header.timestamp) * 1000);
-        }
-        out.clear();
-        if let EventBody::TransactionPayload(p) = &decoded.body {
-            let len = decoded.header.event_size;
-            let offset = ev.offset;
-            for inner in decoder.payload_events(offset, p) {
-                let inner = inner.map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
+            decoder.set_checksum(ev.checksum);
+            let decoded = decoder
+                .decode(ev.offset, &ev.data)
+                .map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
+            if !ev.artificial && decoded.header.timestamp != 0 {
+                metrics.parsed_exec_time(i64::from(decoded.header.timestamp) * 1000);
+            }
+            out.clear();
+            if let EventBody::TransactionPayload(p) = &decoded.body {
+                let len = decoded.header.event_size;
+                let offset = ev.offset;
+                for inner in decoder.payload_events(offset, p) {
+                    let inner =
+                        inner.map_err(|e| InstanceError::Parse(format!("{}: {e}", ev.file)))?;
+                    converter
+                        .convert_inner(&inner, len, &mut out)
+                        .map_err(convert_error)?;
+                }
+            } else {
                 converter
-                    .convert_inner(&inner, len, &mut out)
+                    .convert(&decoded, &mut out)
                     .map_err(convert_error)?;
             }
-        } else {
-            converter
-                .convert(&decoded, &mut out)
-                .map_err(convert_error)?;
-        }
-        for parsed in out.drain(..) {
-            let event = Event::from_bytes(identity.clone(), parsed.bytes, raw)
-                .map_err(|e| InstanceError::Parse(format!("entry re-decode: {e}")))?;
-            let item = Item {
-                event,
-                file: ev.file.clone(),
-                end_offset: parsed.position.offset + u64::from(parsed.raw_size),
-            };
-            for chunk in buffer.push(item) {
-                // A reconnect may resume only at a transaction boundary; skipping works for
-                // any chunk end (DDL and split chunks included).
-                let boundary = chunk
-                    .iter()
-                    .rev()
-                    .find(|i| i.event.entry_type == EntryType::Transactionend)
-                    .map(|i| (i.file.to_string(), i.end_offset));
-                let last = chunk.last().map(|i| (i.file.to_string(), i.end_offset));
-                if tx.send(chunk).is_err() {
-                    return Ok(()); // sink ended; its result tells why
-                }
-                if let Some((file, pos)) = boundary {
-                    let _ = commit.send(Some(StartPosition::FilePos { file, pos }));
-                }
-                if last.is_some() {
-                    emitted = last;
+            for parsed in out.drain(..) {
+                let event = Event::from_bytes(identity.clone(), parsed.bytes, raw)
+                    .map_err(|e| InstanceError::Parse(format!("entry re-decode: {e}")))?;
+                let item = Item {
+                    event,
+                    file: ev.file.clone(),
+                    end_offset: parsed.position.offset + u64::from(parsed.raw_size),
+                };
+                for chunk in buffer.push(item) {
+                    // A reconnect may resume only at a transaction boundary; skipping works for
+                    // any chunk end (DDL and split chunks included).
+                    let boundary = chunk
+                        .iter()
+                        .rev()
+                        .find(|i| i.event.entry_type == EntryType::Transactionend)
+                        .map(|i| (i.file.to_string(), i.end_offset));
+                    let last = chunk.last().map(|i| (i.file.to_string(), i.end_offset));
+                    if !on_chunk(chunk)? {
+                        return Ok(()); // store stopped (instance stop)
+                    }
+                    if let Some((file, pos)) = boundary {
+                        let _ = commit.send(Some(StartPosition::FilePos { file, pos }));
+                    }
+                    if last.is_some() {
+                        emitted = last;
+                    }
                 }
             }
         }
@@ -1004,43 +1018,41 @@ fn parse_stage(
     Ok(())
 }
 
-/// Sink + store + log position.
-fn sink_stage(
-    rx: std::sync::mpsc::Receiver<Vec<Item>>,
-    sink: &parking_lot::Mutex<EntrySink>,
-    positions: Arc<dyn LogPositionManager>,
+/// Sink + store + log position of one chunk, on the parser thread. `Ok(false)` once the store
+/// was stopped (instance stop).
+fn sink_chunk(
+    chunk: Vec<Item>,
+    sink: &mut EntrySink,
+    positions: &Arc<dyn LogPositionManager>,
     destination: &str,
     metrics: &InstanceMetrics,
-) -> Result<(), InstanceError> {
-    let mut sink = sink.lock();
-    while let Ok(chunk) = rx.recv() {
-        // Java records the last TRANSACTIONEND at index >= 1 of a flushed chunk.
-        let last_end = last_transaction_end(&chunk).map(|i| i.event.log_position(false));
-        let ends = chunk
-            .iter()
-            .filter(|i| i.event.entry_type == EntryType::Transactionend)
-            .count() as u64;
-        let exec = chunk.last().map(|i| i.event.execute_time);
-        let events: Vec<Event> = chunk.into_iter().map(|i| i.event).collect();
-        let t0 = std::time::Instant::now();
-        let r = sink.sink_blocking(events);
-        metrics.sink_blocking(t0.elapsed());
-        if let Some(exec) = exec {
-            metrics.sink_exec_time(exec);
-        }
-        if ends > 0 {
-            metrics.transactions_inc(ends);
-        }
-        match r {
-            Ok(_) => {}
-            Err(canal_sink::SinkError::Store(canal_store::StoreError::Stopped)) => return Ok(()),
-            Err(e) => return Err(InstanceError::Parse(format!("sink: {e}"))),
-        }
-        if let Some(pos) = last_end {
-            persist(&positions, destination, &pos)?;
-        }
+) -> Result<bool, InstanceError> {
+    // Java records the last TRANSACTIONEND at index >= 1 of a flushed chunk.
+    let last_end = last_transaction_end(&chunk).map(|i| i.event.log_position(false));
+    let ends = chunk
+        .iter()
+        .filter(|i| i.event.entry_type == EntryType::Transactionend)
+        .count() as u64;
+    let exec = chunk.last().map(|i| i.event.execute_time);
+    let events: Vec<Event> = chunk.into_iter().map(|i| i.event).collect();
+    let t0 = std::time::Instant::now();
+    let r = sink.sink_blocking(events);
+    metrics.sink_blocking(t0.elapsed());
+    if let Some(exec) = exec {
+        metrics.sink_exec_time(exec);
     }
-    Ok(())
+    if ends > 0 {
+        metrics.transactions_inc(ends);
+    }
+    match r {
+        Ok(_) => {}
+        Err(canal_sink::SinkError::Store(canal_store::StoreError::Stopped)) => return Ok(false),
+        Err(e) => return Err(InstanceError::Parse(format!("sink: {e}"))),
+    }
+    if let Some(pos) = last_end {
+        persist(positions, destination, &pos)?;
+    }
+    Ok(true)
 }
 
 fn persist(
@@ -1118,7 +1130,7 @@ mod tests {
             tx.try_send(i).expect("queued");
         }
         drop(tx);
-        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(100_000);
+        let mut chunks: Vec<Vec<Item>> = Vec::new();
         let (_ftx, frx) = watch::channel(None);
         let (ctx, crx) = watch::channel(None);
         let identity = Arc::new(LogIdentity::default());
@@ -1133,9 +1145,17 @@ mod tests {
             commit: ctx,
             metrics: test_metrics(),
         };
-        parse_stage(rx, chunk_tx, stage).expect("parses");
+        parse_stage(
+            rx,
+            |c| {
+                chunks.push(c);
+                Ok(true)
+            },
+            stage,
+        )
+        .expect("parses");
         let mut out = Vec::new();
-        while let Ok(chunk) = chunk_rx.try_recv() {
+        for chunk in chunks {
             for i in chunk {
                 out.push(i.event.entry.clone().expect("bytes"));
             }
@@ -1289,7 +1309,6 @@ mod tests {
             })
             .expect("store"),
         );
-        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(16);
         let (_ftx, frx) = watch::channel(None);
         let (ctx, _crx) = watch::channel(None);
         let stage = ParseStage {
@@ -1301,15 +1320,15 @@ mod tests {
             commit: ctx,
             metrics: test_metrics(),
         };
-        let sink = parking_lot::Mutex::new(EntrySink::new(store.clone(), SinkConfig::default()));
+        let mut sink = EntrySink::new(store.clone(), SinkConfig::default());
         let positions: Arc<dyn LogPositionManager> = Arc::new(MemoryLogPositionManager::new());
-        let sink_positions = positions.clone();
-        std::thread::scope(|s| {
-            let sink_thread =
-                s.spawn(|| sink_stage(chunk_rx, &sink, sink_positions, "example", &test_metrics()));
-            parse_stage(rx, chunk_tx, stage).expect("parse stage");
-            sink_thread.join().expect("joined").expect("sink stage");
-        });
+        let metrics = test_metrics();
+        parse_stage(
+            rx,
+            |c| sink_chunk(c, &mut sink, &positions, "example", &metrics),
+            stage,
+        )
+        .expect("parse stage");
         let got = store.try_get(None, 100_000).expect("get");
         let ours = got
             .events

@@ -500,6 +500,75 @@ async fn client_get_ack_rollback_round_trip() {
     srv.shutdown().await;
 }
 
+/// Pipelined GETs (several outstanding, replies read in order, acks in batch order), the raw
+/// batches and their borrowed views, the guard against replies out of step.
+#[tokio::test]
+async fn client_pipelined_gets_raw_batches_and_views() {
+    let (svc, srv) = noauth_server().await;
+    let addr = srv.addr.to_string();
+    let mut c = CanalClient::connect(&addr, ClientConfig::default())
+        .await
+        .expect("connect");
+    c.subscribe("").await.expect("sub");
+    // > 1 KiB each: a GET of 1 unit takes one entry.
+    let stored: Vec<Bytes> = (1..=4).map(|i| entry(i * 10, 1500)).collect();
+    svc.put("example", stored.clone());
+    for _ in 0..3 {
+        c.send_get(1, None).await.expect("queued");
+    }
+    assert_eq!(c.outstanding_gets(), 3);
+    // Requests waiting for their own reply would take a GET's reply: refused, nothing sent.
+    assert!(matches!(
+        c.subscribe("").await,
+        Err(ClientError::Protocol(_))
+    ));
+    assert!(matches!(
+        c.get_without_ack(1, None).await,
+        Err(ClientError::Protocol(_))
+    ));
+    let mut ids = Vec::new();
+    for (i, want) in stored.iter().take(3).enumerate() {
+        let b = c.recv_raw().await.expect("reply");
+        assert_eq!(b.entries, vec![want.clone()], "replies in order");
+        let v = b.views().next().expect("one").expect("view");
+        assert_eq!(
+            v.header().expect("header").logfile_offset(),
+            (i as i64 + 1) * 10
+        );
+        assert_eq!(v.row_change().expect("row change").sql().len(), 1500);
+        ids.push(b.id);
+    }
+    assert_eq!(ids, vec![1, 2, 3]);
+    for id in ids {
+        c.ack(id).await.expect("ack in batch order");
+    }
+    let last = c.get_raw(1, None).await.expect("last");
+    assert_eq!((last.id, last.entries.len()), (4, 1));
+    c.ack(last.id).await.expect("ack");
+    // A deep pipeline of timed GETs on an empty destination: every reply is an empty batch.
+    for _ in 0..64 {
+        c.send_get(1, Some(Duration::from_millis(2)))
+            .await
+            .expect("queued");
+    }
+    for _ in 0..64 {
+        assert_eq!(c.recv_raw().await.expect("empty reply").id, -1);
+    }
+    // A rejected ack answers with an error that takes the next GET's place; with another GET
+    // still outstanding the client cannot know which reply is which and says so.
+    c.ack(999).await.expect("sent");
+    c.send_get(1, None).await.expect("queued");
+    c.send_get(1, None).await.expect("queued");
+    match c.recv_raw().await {
+        Err(ClientError::Server { code: 400, message }) => {
+            assert!(message.contains("batchId:999"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(c.recv_raw().await, Err(ClientError::Protocol(_))));
+    srv.shutdown().await;
+}
+
 #[tokio::test]
 async fn blocking_get_completes_when_a_full_batch_exists() {
     let (svc, srv) = noauth_server().await;

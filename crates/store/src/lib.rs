@@ -19,7 +19,13 @@
 //! producers ([`EventStore::put`]) and async consumers ([`EventStore::get`],
 //! [`EventStore::get_timeout`], [`EventStore::wait_for_batch`]). Both kinds of producers are
 //! offered because the parser may run on a dedicated thread (blocking put = back-pressure on the
-//! binlog socket) or as a task.
+//! binlog socket) or as a task. A waiting reader registers the put counter at which its batch is
+//! complete, and a put wakes readers only when it reaches that point (not once per chunk: a
+//! MariaDB stream flushes a chunk per statement); stop and rollback always wake them.
+//!
+//! Entries usually arrive serialized ([`Event::from_bytes`]); the metadata an event keeps is then
+//! read by an allocation-free scan of the envelope and header (`scan.rs`), falling back to
+//! prost's full decoding for anything unusual.
 //!
 //! Memory: unlike Java (which only clears acked slots in MEMSIZE mode), acked events always drop
 //! their bytes, keeping only the metadata of the last acked event for `first_position`. In MEMSIZE
@@ -190,14 +196,37 @@ impl Event {
         Self::with_bytes(identity, entry, bytes, raw)
     }
 
-    /// Builds the event from already serialized entry bytes (decoded once for the metadata).
+    /// Builds the event from already serialized entry bytes. The metadata is read by a scan of
+    /// the envelope and header that allocates nothing ([`scan::scan_entry`]); anything the scan
+    /// does not vouch for (groups, odd wire types, invalid UTF-8 ...) goes through prost's full
+    /// decoding instead, so the result and the errors are prost's.
     pub fn from_bytes(
         identity: Arc<LogIdentity>,
         bytes: Bytes,
         raw: bool,
     ) -> Result<Self, prost::DecodeError> {
-        let entry = Entry::decode(bytes.clone())?;
-        Ok(Self::with_bytes(identity, &entry, bytes, raw))
+        let Some(m) = scan::scan_entry(&bytes) else {
+            let entry = Entry::decode(bytes.clone())?;
+            return Ok(Self::with_bytes(identity, &entry, bytes, raw));
+        };
+        let raw_length = if raw {
+            bytes.len() as i64
+        } else {
+            m.event_length.wrapping_mul(6)
+        };
+        Ok(Self {
+            identity,
+            execute_time: m.execute_time,
+            entry_type: m.entry_type,
+            journal_name: scan::intern_journal(m.logfile_name),
+            position: m.logfile_offset,
+            server_id: m.server_id,
+            event_type: m.event_type,
+            gtid: scan::intern_gtid(m.gtid),
+            raw_length,
+            rows_count: m.rows_count,
+            entry: Some(bytes),
+        })
     }
 
     fn with_bytes(identity: Arc<LogIdentity>, entry: &Entry, bytes: Bytes, raw: bool) -> Self {
@@ -319,6 +348,11 @@ struct Inner {
     ring: Vec<Option<Event>>,
     stats: StoreStats,
     stopped: bool,
+    /// Smallest `put_mem` / `put_seq` at which a waiting reader's full batch exists (set by
+    /// [`EventStore::wait_for_batch`]): a put wakes readers only when it reaches one, not on
+    /// every chunk.
+    wake_mem: Option<i64>,
+    wake_seq: Option<i64>,
 }
 
 /// The per-destination event store (Java `MemoryEventStoreWithBuffer`).
@@ -370,6 +404,8 @@ impl EventStore {
                     ..Default::default()
                 },
                 stopped: false,
+                wake_mem: None,
+                wake_seq: None,
             }),
             not_full_cv: Condvar::new(),
             not_full: Notify::new(),
@@ -441,7 +477,8 @@ impl EventStore {
         }
     }
 
-    fn do_put(&self, inner: &mut Inner, events: Vec<Event>) {
+    /// Puts `events`; returns whether a waiting reader's batch became complete (wake it).
+    fn do_put(&self, inner: &mut Inner, events: Vec<Event>) -> bool {
         let exec = first_exec_time(&events);
         let mut size = 0i64;
         let mut rows = 0i64;
@@ -461,6 +498,14 @@ impl EventStore {
         if exec > 0 {
             inner.stats.put_exec_time = exec;
         }
+        let wake = inner.wake_mem.is_some_and(|t| inner.stats.put_mem >= t)
+            || inner.wake_seq.is_some_and(|t| inner.stats.put_seq >= t);
+        if wake {
+            // Every waiter re-checks and registers its threshold again if still short.
+            inner.wake_mem = None;
+            inner.wake_seq = None;
+        }
+        wake
     }
 
     fn pre_put(&self, inner: &Inner, n: usize) -> Result<(), StoreError> {
@@ -484,9 +529,11 @@ impl EventStore {
         if !self.check_free_slot_at(&inner, inner.stats.put_seq + events.len() as i64) {
             return Ok(false);
         }
-        self.do_put(&mut inner, std::mem::take(events));
+        let wake = self.do_put(&mut inner, std::mem::take(events));
         drop(inner);
-        self.not_empty.notify_waiters();
+        if wake {
+            self.not_empty.notify_waiters();
+        }
         Ok(true)
     }
 
@@ -510,9 +557,11 @@ impl EventStore {
         loop {
             self.pre_put(&inner, events.len())?;
             if self.check_free_slot_at(&inner, inner.stats.put_seq + events.len() as i64) {
-                self.do_put(&mut inner, events);
+                let wake = self.do_put(&mut inner, events);
                 drop(inner);
-                self.not_empty.notify_waiters();
+                if wake {
+                    self.not_empty.notify_waiters();
+                }
                 return Ok(true);
             }
             match deadline {
@@ -541,9 +590,11 @@ impl EventStore {
                 let mut inner = self.inner.lock();
                 self.pre_put(&inner, events.len())?;
                 if self.check_free_slot_at(&inner, inner.stats.put_seq + events.len() as i64) {
-                    self.do_put(&mut inner, events);
+                    let wake = self.do_put(&mut inner, events);
                     drop(inner);
-                    self.not_empty.notify_waiters();
+                    if wake {
+                        self.not_empty.notify_waiters();
+                    }
                     return Ok(());
                 }
             }
@@ -567,6 +618,24 @@ impl EventStore {
             }
             BatchMode::MemSize => {
                 s.put_mem - s.get_mem >= batch_size.wrapping_mul(self.cfg.mem_unit) as i64
+            }
+        }
+    }
+
+    /// Registers the put counter at which [`EventStore::has_full_batch_locked`] turns true for
+    /// this reader (the smallest over all waiting readers is kept).
+    fn want_batch_locked(&self, inner: &mut Inner, included: bool, batch_size: i32) {
+        let s = &inner.stats;
+        match self.cfg.batch_mode {
+            BatchMode::ItemSize => {
+                let next = if included { s.get_seq } else { s.get_seq + 1 };
+                let t = (s.get_seq + 1).max(next.saturating_add(batch_size as i64 - 1));
+                inner.wake_seq = Some(inner.wake_seq.map_or(t, |w| w.min(t)));
+            }
+            BatchMode::MemSize => {
+                let need = batch_size.wrapping_mul(self.cfg.mem_unit) as i64;
+                let t = s.get_mem.saturating_add(need);
+                inner.wake_mem = Some(inner.wake_mem.map_or(t, |w| w.min(t)));
             }
         }
     }
@@ -692,13 +761,14 @@ impl EventStore {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let inner = self.inner.lock();
+                let mut inner = self.inner.lock();
                 if inner.stopped {
                     return Err(StoreError::Stopped);
                 }
                 if self.has_full_batch_locked(&inner, inc, batch_size) {
                     return Ok(true);
                 }
+                self.want_batch_locked(&mut inner, inc, batch_size);
             }
             match deadline {
                 None => notified.await,
@@ -899,6 +969,8 @@ pub fn format_position(p: &LogPosition) -> String {
 fn opt(v: Option<i64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "<null>".into())
 }
+
+mod scan;
 
 #[cfg(test)]
 mod tests;

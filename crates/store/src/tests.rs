@@ -593,3 +593,46 @@ fn ack_beyond_read_cursor_after_rewind() {
     );
     assert_eq!(offsets(&s.try_get(None, 100).unwrap()), vec![2, 3, 4, 5]);
 }
+
+/// Readers waiting for different batch sizes are each woken once their own batch is complete
+/// (puts only wake readers at the registered thresholds), in both batch modes, and a rollback
+/// still wakes them.
+#[tokio::test]
+async fn waiters_wake_at_their_thresholds() {
+    for mode in [BatchMode::ItemSize, BatchMode::MemSize] {
+        let s = Arc::new(store(mode, 64, 10));
+        let waiter = |n: i32| {
+            let s = s.clone();
+            tokio::spawn(async move { s.wait_for_batch(None, n, None).await })
+        };
+        let (small, big) = (waiter(2), waiter(5));
+        tokio::task::yield_now().await;
+        let mut off = 0;
+        let mut put_one = || {
+            // ITEMSIZE: one event each; MEMSIZE: 10 bytes = one unit each
+            put_all(&s, vec![ev(off, 10)]);
+            off += 1;
+        };
+        put_one();
+        put_one();
+        let r = tokio::time::timeout(Duration::from_secs(10), small).await;
+        assert!(r.unwrap().unwrap().unwrap(), "{mode}: small batch ready");
+        assert!(
+            !s.has_full_batch(None, 5),
+            "{mode}: only 2 of 5 there, the big waiter must still wait"
+        );
+        for _ in 0..3 {
+            put_one();
+        }
+        let r = tokio::time::timeout(Duration::from_secs(10), big).await;
+        assert!(r.unwrap().unwrap().unwrap(), "{mode}: big batch ready");
+        // Read everything, wait for more, rewind: the rollback wakes the reader.
+        let got = s.try_get(None, 100).unwrap();
+        assert_eq!(got.events.len(), 5);
+        let again = waiter(1);
+        tokio::task::yield_now().await;
+        s.rollback();
+        let r = tokio::time::timeout(Duration::from_secs(10), again).await;
+        assert!(r.unwrap().unwrap().unwrap(), "{mode}: woken by rollback");
+    }
+}
