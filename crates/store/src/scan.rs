@@ -236,39 +236,9 @@ mod tests {
     use canal_protocol::entry::{Entry, Header, Pair};
     use canal_protocol::position::LogIdentity;
     use prost::Message;
-    use std::path::{Path, PathBuf};
 
     fn golden() -> Vec<Vec<u8>> {
-        let dir = std::env::var_os("CANAL_SHARED_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-        if !dir.is_dir() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI without {}",
-                dir.display()
-            );
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for src in ["mariadb-10.11", "mysql-9.7"] {
-            let Ok(rd) = std::fs::read_dir(dir.join("golden").join(src)) else {
-                continue;
-            };
-            for w in rd.flatten() {
-                let Ok(data) = std::fs::read(w.path().join("entries.bin")) else {
-                    continue;
-                };
-                let mut rest = &data[..];
-                while rest.len() >= 4 {
-                    let n = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-                    let (e, tail) = rest[4..].split_at(n);
-                    out.push(e.to_vec());
-                    rest = tail;
-                }
-            }
-        }
-        out
+        canal_protocol::golden::all_entries()
     }
 
     /// The scan agrees with prost: when it answers, prost decodes and gives the same event.

@@ -1,48 +1,10 @@
 use super::*;
 use canal_protocol::entry::{Column, Entry, Header, Pair, RowChange, RowData};
 use prost::Message as _;
-use std::path::{Path, PathBuf};
 
-fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("CANAL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} is missing",
-        dir.display()
-    );
-    eprintln!("note: {} missing, skipping", dir.display());
-    None
-}
-
-/// Every `entries.bin` of the golden recordings (4-byte big-endian length + entry bytes).
+/// Every `entries.bin` entry of the golden recordings.
 fn golden_entries() -> Vec<Vec<u8>> {
-    let Some(dir) = shared_dir() else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for src in ["mariadb-10.11", "mysql-9.7"] {
-        let Ok(rd) = std::fs::read_dir(dir.join("golden").join(src)) else {
-            continue;
-        };
-        for w in rd.flatten() {
-            let Ok(data) = std::fs::read(w.path().join("entries.bin")) else {
-                continue;
-            };
-            let mut rest = &data[..];
-            while rest.len() >= 4 {
-                let n = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-                let (e, tail) = rest[4..].split_at(n);
-                out.push(e.to_vec());
-                rest = tail;
-            }
-        }
-    }
-    out
+    canal_protocol::golden::all_entries()
 }
 
 fn pair_eq(v: PairView<'_>, p: &Pair) {
