@@ -15,7 +15,7 @@
 //! truncated frames; `entry_golden.rs` re-encodes all golden `entries.bin` byte for byte (proto2
 //! presence); `python_interop.rs` exchanges an Entry with canal-python's generated classes.
 //! `fuzz/fuzz_targets/packet_decode.rs` fuzzes the decoding path. Feature `golden` (tests and
-//! benches only) adds [`golden`]: locating `../shared` and reading the recorded `entries.bin`.
+//! benches only) adds the `golden` module: locating `../shared` and reading the recorded `entries.bin`.
 
 pub mod codec;
 #[cfg(feature = "golden")]
