@@ -14,7 +14,9 @@ use mysql_common::packets::{
     AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse, SslRequest,
 };
 use mysql_common::proto::MySerialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::io::{
+    AsyncBufRead, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
+};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -347,8 +349,7 @@ impl Connection {
         let mut out = BytesMut::new();
         loop {
             let mut hdr = [0u8; 4];
-            let r = tokio::time::timeout(timeout, self.io.read_exact(&mut hdr)).await;
-            self.check_io(r, timeout, what)?;
+            self.read_exact_timed(&mut hdr, timeout, what).await?;
             let len = usize::from(hdr[0]) | usize::from(hdr[1]) << 8 | usize::from(hdr[2]) << 16;
             self.seq = hdr[3].wrapping_add(1);
             let total = out.len() + len;
@@ -359,14 +360,43 @@ impl Connection {
                     limit: self.opts.max_packet as u64,
                 });
             }
-            let start = out.len();
-            out.resize(total, 0);
-            let r = tokio::time::timeout(timeout, self.io.read_exact(&mut out[start..])).await;
-            self.check_io(r, timeout, what)?;
+            let buffered = self.io.buffer();
+            if buffered.len() >= len {
+                // The common case while streaming: the payload is already in the read buffer.
+                // Copy it out without zero-filling the destination and without a timer.
+                if out.is_empty() {
+                    out = BytesMut::with_capacity(len);
+                }
+                out.extend_from_slice(&buffered[..len]);
+                Pin::new(&mut self.io).consume(len);
+            } else {
+                let start = out.len();
+                out.resize(total, 0);
+                self.read_exact_timed(&mut out[start..], timeout, what)
+                    .await?;
+            }
             if len < MAX_CHUNK {
                 return Ok(out.freeze());
             }
         }
+    }
+
+    /// Fills `dst`: straight from the read buffer when it holds enough (no syscall, no timer),
+    /// else by reading under `timeout`.
+    async fn read_exact_timed(
+        &mut self,
+        dst: &mut [u8],
+        timeout: Duration,
+        what: &'static str,
+    ) -> Result<(), ClientError> {
+        let buffered = self.io.buffer();
+        if buffered.len() >= dst.len() {
+            dst.copy_from_slice(&buffered[..dst.len()]);
+            Pin::new(&mut self.io).consume(dst.len());
+            return Ok(());
+        }
+        let r = tokio::time::timeout(timeout, self.io.read_exact(dst)).await;
+        self.check_io(r, timeout, what).map(|_| ())
     }
 
     fn check_io<T>(
