@@ -6,46 +6,14 @@
 //! `/otter/canal/destinations/{d}/running` or the client holds `.../{cid}/running`, naming the
 //! node, and accepted with `--force`.
 
+mod zk_support;
+
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
+use zk_support::{write_conf, zk_addr};
 use zookeeper_client as zk;
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-fn zk_addr() -> Option<String> {
-    match std::env::var("CANAL_TEST_ZK") {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            assert!(!in_ci(), "CI is set but CANAL_TEST_ZK is not");
-            eprintln!("note: skipping: CANAL_TEST_ZK unset");
-            None
-        }
-    }
-}
-
-fn write_conf(dir: &Path, zk_servers: &str) {
-    let conf = dir.join("conf");
-    std::fs::create_dir_all(conf.join("example")).expect("mkdir");
-    std::fs::write(
-        conf.join("canal.properties"),
-        format!(
-            "canal.serverMode=tcp\ncanal.instance.global.mode=spring\ncanal.instance.global.lazy=false\n\
-             canal.conf.dir=../conf\ncanal.destinations=example\ncanal.auto.scan=false\n\
-             canal.instance.global.spring.xml=classpath:spring/default-instance.xml\n\
-             canal.zkServers={zk_servers}\n"
-        ),
-    )
-    .expect("write");
-    std::fs::write(
-        conf.join("example/instance.properties"),
-        "canal.instance.master.address=10.1.2.3:3306\n",
-    )
-    .expect("write");
-}
 
 fn canalctl(dir: &Path, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_canalctl"))
@@ -93,7 +61,7 @@ async fn position_in_zookeeper_meta() {
     let chroot = format!("/canal_rs_ops_position_{}", std::process::id());
     let zk_servers = format!("{addr}{chroot}");
     let tmp = tempfile::tempdir().expect("tmp");
-    write_conf(tmp.path(), &zk_servers);
+    write_conf(tmp.path(), &zk_servers, "default-instance.xml");
     let dir = tmp.path().to_path_buf();
     let run = |args: &'static [&'static str]| {
         let dir = dir.clone();

@@ -6,6 +6,8 @@
 //! answers `0` and changes nothing. SERVER stop on the admin port releases the destinations too
 //! (the first server takes them back), SERVER start rejoins as a standby.
 
+mod zk_support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,22 +17,8 @@ use canal_cli::ops::ControllerTarget;
 use canal_config::{InstanceConfig, Overrides, ServerConfig};
 use canal_instance::{Controller, InstanceError, Launcher};
 use parking_lot::Mutex;
+use zk_support::{write_conf, zk_addr};
 use zookeeper_client as zk;
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-fn zk_addr() -> Option<String> {
-    match std::env::var("CANAL_TEST_ZK") {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            assert!(!in_ci(), "CI is set but CANAL_TEST_ZK is not");
-            eprintln!("note: skipping: CANAL_TEST_ZK unset");
-            None
-        }
-    }
-}
 
 /// Records starts and stops; "running" a destination is just its name.
 #[derive(Default, Clone)]
@@ -57,23 +45,7 @@ struct Node {
 
 async fn node(zk_servers: &str, address: &str, takeover: Duration) -> Node {
     let tmp = tempfile::tempdir().expect("tmp");
-    let conf = tmp.path().join("conf");
-    std::fs::create_dir_all(conf.join("example")).expect("mkdir");
-    std::fs::write(
-        conf.join("canal.properties"),
-        format!(
-            "canal.serverMode=tcp\ncanal.instance.global.mode=spring\ncanal.instance.global.lazy=false\n\
-             canal.conf.dir=../conf\ncanal.destinations=example\ncanal.auto.scan=false\n\
-             canal.instance.global.spring.xml=classpath:spring/memory-instance.xml\n\
-             canal.zkServers={zk_servers}\n"
-        ),
-    )
-    .expect("write");
-    std::fs::write(
-        conf.join("example/instance.properties"),
-        "canal.instance.master.address=10.1.2.3:3306\n",
-    )
-    .expect("write");
+    let conf = write_conf(tmp.path(), zk_servers, "memory-instance.xml");
     let server = Arc::new(ServerConfig::load(&conf, Overrides::none()).expect("conf"));
     let ha = Ha::connect(HaSettings {
         zk_servers: zk_servers.to_string(),
