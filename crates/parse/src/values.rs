@@ -1,11 +1,9 @@
 //! Column value rendering: Canal's `Column.value` strings and JDBC `sqlType` codes
 //! (compat/entry-conversion.md §3.2–3.4).
 
-use std::fmt::Write;
-
 use canal_binlog::value::{Decimal, Value};
 
-use crate::javafmt::{double_to_string, float_to_string, push_double, push_float};
+use crate::javafmt::{push_double, push_float};
 use crate::json;
 
 /// MySQL column type codes used here.
@@ -229,123 +227,22 @@ pub fn utf8_lossy(b: &[u8]) -> String {
     }
 }
 
-/// Renders one non-NULL value: (sqlType, value). `Value::Null` gives (null sqlType, None).
-/// `JsonDiff` values are rendered by the caller (they need the column name); here they fall back
-/// to an empty string.
+/// Renders one value: (sqlType, value); `Value::Null` gives (null sqlType, None). `JsonDiff`
+/// values are rendered by the caller (they need the column name); here they are an empty string.
+/// The text is [`render_into`]'s, in a `String`.
 pub fn render(v: &Value<'_>, kind: &ColumnKind, zone: &Zone) -> (i32, Option<String>) {
-    use sql_type as s;
-    let text = |t: i32, v: String| (t, Some(v));
-    match *v {
-        Value::Null => (kind.null_sql_type(), None),
-        Value::Int { value, width } => render_int(value, width, kind),
-        Value::Float(f) => text(s::REAL, float_to_string(f)),
-        Value::Double(d) => text(s::DOUBLE, double_to_string(d)),
-        Value::Decimal(d) => text(s::DECIMAL, canal_decimal(&d)),
-        Value::Year(y) => text(
-            s::VARCHAR,
-            if y == 0 { "0000".into() } else { y.to_string() },
-        ),
-        Value::Date { year, month, day } => text(s::DATE, format!("{year:04}-{month:02}-{day:02}")),
-        Value::Time2 {
-            negative,
-            hours,
-            minutes,
-            seconds,
-            micros,
-            fsp,
-        } => {
-            let mut out = String::with_capacity(16);
-            if negative {
-                out.push('-');
-            }
-            let _ = write!(out, "{hours:02}:{minutes:02}:{seconds:02}");
-            push_fraction(&mut out, micros, fsp);
-            text(s::TIME, out)
-        }
-        Value::TimeV1(i) => text(s::TIME, old_time(i)),
-        Value::DateTime2 {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            micros,
-            fsp,
-        } => {
-            let mut out =
-                format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}");
-            push_fraction(&mut out, micros, fsp);
-            text(s::TIMESTAMP, out)
-        }
-        Value::DateTimeV1(v) => {
-            if v == 0 {
-                return text(s::TIMESTAMP, "0000-00-00 00:00:00".into());
-            }
-            let d = v / 1_000_000;
-            let t = v % 1_000_000;
-            text(
-                s::TIMESTAMP,
-                format!(
-                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                    d / 10000,
-                    (d % 10000) / 100,
-                    d % 100,
-                    t / 10000,
-                    (t % 10000) / 100,
-                    t % 100
-                ),
-            )
-        }
-        Value::Timestamp {
-            seconds,
-            micros,
-            fsp,
-        } => {
-            let mut out = if seconds == 0 {
-                "0000-00-00 00:00:00".to_string()
-            } else {
-                timestamp_text(seconds, zone)
-            };
-            push_fraction(&mut out, micros, fsp);
-            text(s::TIMESTAMP, out)
-        }
-        Value::Bit { bytes, .. } => {
-            let mut v: u128 = 0;
-            for &b in bytes.iter().take(16) {
-                v = (v << 8) | b as u128;
-            }
-            text(s::BIT, v.to_string())
-        }
-        Value::Enum(i) => text(s::INTEGER, i.to_string()),
-        Value::Set(m) => text(s::BIT, m.to_string()),
-        Value::String(b) => {
-            if kind.binary {
-                text(s::BLOB, latin1(b))
-            } else if kind.real_type == mysql_type::STRING {
-                text(s::CHAR, utf8_lossy(b))
-            } else {
-                text(s::VARCHAR, utf8_lossy(b))
-            }
-        }
-        Value::Blob(b) => {
-            if kind.text {
-                text(s::CLOB, utf8_lossy(b))
-            } else {
-                text(s::BLOB, latin1(b))
-            }
-        }
-        Value::Geometry(b) => text(s::BLOB, latin1(b)),
-        Value::Json(b) => text(s::VARCHAR, json::to_canal_text(b)),
-        Value::JsonDiff(_) => text(s::VARCHAR, String::new()),
-        // Java Canal cannot decode VECTOR at all (§3.2); we keep the bytes, Latin-1 like a BLOB.
-        Value::Vector(b) => text(s::BLOB, latin1(b)),
-    }
+    let mut out = Vec::new();
+    let (t, some) = render_into(v, kind, zone, &mut out);
+    let text = some.then(|| {
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    });
+    (t, text)
 }
 
-/// Like [`render`], appending the UTF-8 text of a non-NULL value to `out` instead of allocating a
-/// `String` (the direct ROWDATA writer's path). Returns the sqlType and whether a value was
-/// written (`false` = NULL). The text is identical to [`render`]'s.
+/// Appends the UTF-8 text of a non-NULL value to `out` (Canal's `Column.value`, §3.2) without
+/// allocating on the common types: the direct ROWDATA writer's path, and [`render`]'s. Returns
+/// the sqlType and whether a value was written (`false` = NULL).
 pub fn render_into(
     v: &Value<'_>,
     kind: &ColumnKind,
@@ -483,16 +380,41 @@ pub fn render_into(
             push_fraction_bytes(out, micros, fsp);
             (s::TIMESTAMP, true)
         }
-        _ => {
-            let (t, text) = render(v, kind, zone);
-            match text {
-                Some(text) => {
-                    out.extend_from_slice(text.as_bytes());
-                    (t, true)
-                }
-                None => (t, false),
-            }
+        Value::TimeV1(i) => {
+            out.extend_from_slice(old_time(i).as_bytes());
+            (s::TIME, true)
         }
+        Value::DateTimeV1(v) => {
+            if v == 0 {
+                out.extend_from_slice(b"0000-00-00 00:00:00");
+            } else {
+                let (d, t) = (v / 1_000_000, v % 1_000_000);
+                let text = format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                    d / 10000,
+                    (d % 10000) / 100,
+                    d % 100,
+                    t / 10000,
+                    (t % 10000) / 100,
+                    t % 100
+                );
+                out.extend_from_slice(text.as_bytes());
+            }
+            (s::TIMESTAMP, true)
+        }
+        Value::Bit { bytes, .. } => {
+            let mut v: u128 = 0;
+            for &b in bytes.iter().take(16) {
+                v = (v << 8) | b as u128;
+            }
+            out.extend_from_slice(ib.format(v).as_bytes());
+            (s::BIT, true)
+        }
+        Value::Json(b) => {
+            out.extend_from_slice(json::to_canal_text(b).as_bytes());
+            (s::VARCHAR, true)
+        }
+        Value::JsonDiff(_) => (s::VARCHAR, true),
     }
 }
 
@@ -533,7 +455,7 @@ fn push_hms(out: &mut Vec<u8>, h: u64, m: u64, s: u64) {
     push_padded(out, s, 2);
 }
 
-/// [`push_fraction`] for a byte buffer.
+/// Appends `.` and `fsp` digits of the microseconds (zero-padded to 6, then truncated).
 fn push_fraction_bytes(out: &mut Vec<u8>, micros: u32, fsp: u8) {
     if fsp > 0 {
         let mut d = [b'0'; 6];
@@ -572,31 +494,6 @@ fn push_utf8_lossy(out: &mut Vec<u8>, b: &[u8]) {
     }
 }
 
-fn render_int(value: i64, width: u8, kind: &ColumnKind) -> (i32, Option<String>) {
-    use sql_type as s;
-    let (signed_type, promoted, modulus): (i32, i32, i128) = match width {
-        1 => (s::TINYINT, s::SMALLINT, 1 << 8),
-        2 => (s::SMALLINT, s::INTEGER, 1 << 16),
-        3 => (s::INTEGER, s::INTEGER, 1 << 24),
-        4 => (s::INTEGER, s::BIGINT, 1 << 32),
-        _ => (s::BIGINT, s::DECIMAL, 1 << 64),
-    };
-    if kind.unsigned && value < 0 {
-        (promoted, Some((value as i128 + modulus).to_string()))
-    } else {
-        (signed_type, Some(value.to_string()))
-    }
-}
-
-/// Appends `.` and `fsp` digits of the microseconds (zero-padded to 6, then truncated).
-pub fn push_fraction(out: &mut String, micros: u32, fsp: u8) {
-    if fsp > 0 {
-        let s = format!("{:06}", micros.min(999_999));
-        out.push('.');
-        out.push_str(&s[..(fsp.min(6)) as usize]);
-    }
-}
-
 fn old_time(i: i32) -> String {
     if i == 0 {
         return "00:00:00".into();
@@ -614,18 +511,15 @@ fn old_time(i: i32) -> String {
     format!("{}{hs}:{m:02}:{sec:02}", if neg { "-" } else { "" })
 }
 
-/// [`timestamp_text`] appended (`yyyy-MM-dd HH:mm:ss` in `zone`).
+/// `yyyy-MM-dd HH:mm:ss` of `seconds` in `zone`, appended.
 fn push_timestamp(out: &mut Vec<u8>, seconds: u32, zone: &Zone) {
     let Ok(ts) = jiff::Timestamp::from_second(seconds as i64) else {
         out.extend_from_slice(b"0000-00-00 00:00:00");
         return;
     };
     let dt = zone.0.to_datetime(ts);
-    if dt.year() < 0 {
-        out.extend_from_slice(timestamp_text(seconds, zone).as_bytes());
-        return;
-    }
-    push_padded(out, dt.year() as u64, 4);
+    // u32 seconds since 1970 are years 1969..2106 in any zone.
+    push_padded(out, dt.year().max(0) as u64, 4);
     out.push(b'-');
     push_padded(out, dt.month() as u64, 2);
     out.push(b'-');
@@ -637,24 +531,6 @@ fn push_timestamp(out: &mut Vec<u8>, seconds: u32, zone: &Zone) {
         dt.minute() as u64,
         dt.second() as u64,
     );
-}
-
-fn timestamp_text(seconds: u32, zone: &Zone) -> String {
-    match jiff::Timestamp::from_second(seconds as i64) {
-        Ok(ts) => {
-            let dt = zone.0.to_datetime(ts);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                dt.year(),
-                dt.month(),
-                dt.day(),
-                dt.hour(),
-                dt.minute(),
-                dt.second()
-            )
-        }
-        Err(_) => "0000-00-00 00:00:00".into(),
-    }
 }
 
 /// Canal's DECIMAL text (§3.2): integer part without leading zeros, full 9-digit fraction groups
@@ -961,102 +837,130 @@ mod tests {
         (intg / 9) * 4 + D2B[intg % 9] + (frac / 9) * 4 + D2B[frac % 9]
     }
 
+    /// Expected texts from the rules of entry-conversion.md §3.2 (Java's Float/Double
+    /// toString, DECIMAL with the scale's digits, zero-padded dates, truncated fractions,
+    /// TIMESTAMP in the configured zone, Canal's zero timestamp).
     #[test]
-    fn render_into_matches_render() {
-        let kinds = [
-            ColumnKind::default(),
-            ColumnKind::new(mysql_type::LONGLONG, "bigint unsigned"),
-        ];
+    fn rendered_texts_follow_the_rules() {
+        let signed = ColumnKind::default();
+        let unsigned = ColumnKind::new(mysql_type::LONGLONG, "bigint unsigned");
         let dec = pack(20, 6, "-1234.5");
-        let vals = [
-            Value::Float(0.1),
-            Value::Float(123456789.0),
-            Value::Double(-1.0e-300),
-            Value::Double(1.0 / 3.0),
-            Value::Decimal(Decimal {
-                precision: 20,
-                scale: 6,
-                bytes: &dec,
-            }),
-            Value::Int {
-                value: -1,
-                width: 8,
-            },
-            Value::Year(0),
-            Value::Year(2024),
-            Value::Date {
-                year: 12345,
-                month: 1,
-                day: 2,
-            },
-            Value::DateTime2 {
-                year: 2024,
-                month: 2,
-                day: 29,
-                hour: 23,
-                minute: 59,
-                second: 58,
-                micros: 120_000,
-                fsp: 3,
-            },
-            Value::Time2 {
-                negative: true,
-                hours: 838,
-                minutes: 5,
-                seconds: 7,
-                micros: 250_000,
-                fsp: 2,
-            },
+        let cases = [
+            (Value::Float(0.1), "0.1"),
+            (Value::Float(123456789.0), "1.23456792E8"),
+            (Value::Double(-1.0e-300), "-1.0E-300"),
+            (Value::Double(1.0 / 3.0), "0.3333333333333333"),
+            (
+                Value::Decimal(Decimal {
+                    precision: 20,
+                    scale: 6,
+                    bytes: &dec,
+                }),
+                "-1234.500000",
+            ),
+            (Value::Year(0), "0000"),
+            (Value::Year(2024), "2024"),
+            (
+                Value::Date {
+                    year: 12345,
+                    month: 1,
+                    day: 2,
+                },
+                "12345-01-02",
+            ),
+            (
+                Value::DateTime2 {
+                    year: 2024,
+                    month: 2,
+                    day: 29,
+                    hour: 23,
+                    minute: 59,
+                    second: 58,
+                    micros: 120_000,
+                    fsp: 3,
+                },
+                "2024-02-29 23:59:58.120",
+            ),
+            (
+                Value::Time2 {
+                    negative: true,
+                    hours: 838,
+                    minutes: 5,
+                    seconds: 7,
+                    micros: 250_000,
+                    fsp: 2,
+                },
+                "-838:05:07.25",
+            ),
         ];
-        let zones = [
-            Zone::utc(),
-            Zone::named("Asia/Shanghai").unwrap(),
-            Zone::named("-03:30").unwrap(),
-        ];
-        for z in &zones {
-            for secs in [0u32, 1, 86_399, 951_782_400, 1_700_000_000, u32::MAX] {
-                for fsp in [0u8, 3, 6] {
-                    let v = Value::Timestamp {
-                        seconds: secs,
-                        micros: 123_456,
-                        fsp,
-                    };
-                    let mut out = Vec::new();
-                    let (t, some) = render_into(&v, &kinds[0], z, &mut out);
-                    assert_eq!(
-                        (t, some.then(|| String::from_utf8(out).unwrap())),
-                        render(&v, &kinds[0], z)
-                    );
-                }
-            }
-            for k in &kinds {
-                for v in &vals {
-                    let mut out = Vec::new();
-                    let (t, some) = render_into(v, k, z, &mut out);
-                    assert_eq!(
-                        (t, some.then(|| String::from_utf8(out).unwrap())),
-                        render(v, k, z),
-                        "{v:?}"
-                    );
-                }
-            }
+        for (v, want) in &cases {
+            assert_eq!(
+                render(v, &signed, &Zone::utc()).1.as_deref(),
+                Some(*want),
+                "{v:?}"
+            );
+        }
+        let int = Value::Int {
+            value: -1,
+            width: 8,
+        };
+        assert_eq!(render(&int, &signed, &Zone::utc()).1.as_deref(), Some("-1"));
+        assert_eq!(
+            render(&int, &unsigned, &Zone::utc()).1.as_deref(),
+            Some("18446744073709551615")
+        );
+        for (zone, secs, fsp, want) in [
+            ("UTC", 1_700_000_000u32, 0u8, "2023-11-14 22:13:20"),
+            ("Asia/Shanghai", 1_700_000_000, 3, "2023-11-15 06:13:20.123"),
+            ("-03:30", 1_700_000_000, 6, "2023-11-14 18:43:20.123456"),
+            ("Asia/Shanghai", 0, 0, "0000-00-00 00:00:00"),
+            ("UTC", 1, 3, "1970-01-01 00:00:01.123"),
+            ("UTC", u32::MAX, 0, "2106-02-07 06:28:15"),
+        ] {
+            let v = Value::Timestamp {
+                seconds: secs,
+                micros: 123_456,
+                fsp,
+            };
+            let z = Zone::named(zone).unwrap();
+            let mut out = Vec::new();
+            assert_eq!(
+                render_into(&v, &signed, &z, &mut out),
+                (sql_type::TIMESTAMP, true)
+            );
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{zone} {secs}");
         }
     }
 
     #[test]
     fn unsigned_promotion() {
-        let k = ColumnKind::new(mysql_type::TINY, "tinyint(3) unsigned");
-        assert_eq!(render_int(100, 1, &k), (-6, Some("100".into())));
-        assert_eq!(render_int(-56, 1, &k), (5, Some("200".into())));
-        let k = ColumnKind::new(mysql_type::LONGLONG, "bigint(20) unsigned");
+        let r = |real: u8, decl: &str, value: i64, width: u8| {
+            render(
+                &Value::Int { value, width },
+                &ColumnKind::new(real, decl),
+                &Zone::utc(),
+            )
+        };
         assert_eq!(
-            render_int(-1, 8, &k),
+            r(mysql_type::TINY, "tinyint(3) unsigned", 100, 1),
+            (-6, Some("100".into()))
+        );
+        assert_eq!(
+            r(mysql_type::TINY, "tinyint(3) unsigned", -56, 1),
+            (5, Some("200".into()))
+        );
+        assert_eq!(
+            r(mysql_type::LONGLONG, "bigint(20) unsigned", -1, 8),
             (3, Some("18446744073709551615".into()))
         );
-        let k = ColumnKind::new(mysql_type::LONG, "int unsigned");
-        assert_eq!(render_int(-1, 4, &k), (-5, Some("4294967295".into())));
-        let k = ColumnKind::new(mysql_type::INT24, "mediumint unsigned");
-        assert_eq!(render_int(-1, 3, &k), (4, Some("16777215".into())));
+        assert_eq!(
+            r(mysql_type::LONG, "int unsigned", -1, 4),
+            (-5, Some("4294967295".into()))
+        );
+        assert_eq!(
+            r(mysql_type::INT24, "mediumint unsigned", -1, 3),
+            (4, Some("16777215".into()))
+        );
     }
 
     #[test]
