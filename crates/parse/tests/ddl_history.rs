@@ -17,15 +17,14 @@ mod client_support;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-use canal_binlog::client::{binlog_status, start_dump, Connection, ReplicaOptions, StartPosition};
-use canal_binlog::event::{types, EventBody, RowsKind};
+use canal_binlog::client::{binlog_status, Connection};
+use canal_binlog::event::{EventBody, RowsKind};
 use canal_binlog::BinlogFile;
 use canal_parse::entries_json::convert_file_from;
 use canal_parse::{ConvertOptions, Converter, History, ParseError, ParsedEntry, TableMetaSource};
 use canal_protocol::entry::{Entry, EntryType, EventType, RowChange};
-use client_support::{exec, live_addr, opts, unique};
+use client_support::{exec, live_addr, unique};
 use prost::Message;
 
 const VAR: &str = "CANAL_TEST_MARIADB";
@@ -100,7 +99,8 @@ async fn produce(addr: &str) -> Live {
             eprintln!("note: {first} rotated to {last} during the workload; again");
         };
         let path = dir.path().join(&file);
-        let bytes = dump_file(addr, &file).await;
+        let bytes =
+            client_support::dump_file(addr, &file, 20_000 + std::process::id() % 10_000).await;
         eprintln!("{mode}: {file} ({} bytes, schema {schema})", bytes.len());
         std::fs::write(&path, bytes).unwrap();
         out.push(Produced {
@@ -151,48 +151,6 @@ async fn run_workload(
         panic!("{f}");
     }
     (first, last)
-}
-
-/// The complete (closed) binlog `file`, read through the replica client: magic + every real
-/// event from position 4 up to and including the ROTATE that closes it, checked contiguous.
-async fn dump_file(addr: &str, file: &str) -> Vec<u8> {
-    let conn = Connection::connect(&opts(addr, "canal", "canal"))
-        .await
-        .expect("canal login");
-    let ropts = ReplicaOptions {
-        server_id: 20_000 + std::process::id() % 10_000,
-        heartbeat_period: Duration::from_secs(1),
-        read_timeout: Duration::from_secs(10),
-        register: true,
-    };
-    let start = StartPosition::FilePos {
-        file: file.to_string(),
-        pos: 4,
-    };
-    let mut s = start_dump(conn, &ropts, &start).await.expect("dump starts");
-    let mut bytes = b"\xfebin".to_vec();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ev = tokio::time::timeout(left, s.next_event())
-            .await
-            .expect("timed out reading the binlog")
-            .expect("binlog stream error");
-        if ev.artificial || ev.is_heartbeat() || &*ev.file != file {
-            continue;
-        }
-        assert_eq!(
-            ev.offset,
-            bytes.len() as u64,
-            "events of {file} must be contiguous"
-        );
-        bytes.extend_from_slice(&ev.data);
-        if ev.event_type() == types::ROTATE {
-            break;
-        }
-    }
-    s.close().await.unwrap();
-    bytes
 }
 
 /// Hand-written from the workload: (table, column names) of each INSERT, in order.

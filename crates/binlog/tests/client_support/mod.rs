@@ -227,6 +227,40 @@ pub async fn read_table_commit(
     read_until(stream, limit, contiguous, |ev| t.committed(ev)).await
 }
 
+/// The complete (closed) binlog `file`, read through the replica client as replica `server_id`:
+/// magic + every real event from position 4 up to and including the ROTATE that closes it,
+/// checked contiguous.
+pub async fn dump_file(addr: &str, file: &str, server_id: u32) -> Vec<u8> {
+    let start = StartPosition::FilePos {
+        file: file.to_string(),
+        pos: 4,
+    };
+    let mut s = dump(addr, server_id, &start).await;
+    let mut bytes = b"\xfebin".to_vec();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ev = tokio::time::timeout(left, s.next_event())
+            .await
+            .expect("timed out reading the binlog")
+            .expect("binlog stream error");
+        if ev.artificial || ev.is_heartbeat() || &*ev.file != file {
+            continue;
+        }
+        assert_eq!(
+            ev.offset,
+            bytes.len() as u64,
+            "events of {file} must be contiguous"
+        );
+        bytes.extend_from_slice(&ev.data);
+        if ev.event_type() == types::ROTATE {
+            break;
+        }
+    }
+    let _ = s.close().await;
+    bytes
+}
+
 /// Every event's CRC32 trailer verifies.
 pub fn assert_checksums(events: &[BinlogEvent]) {
     for e in events {

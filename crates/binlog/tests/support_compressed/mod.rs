@@ -22,10 +22,8 @@
 mod client_support;
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-use canal_binlog::client::{binlog_status, start_dump, Connection, ReplicaOptions, StartPosition};
-use canal_binlog::event::types;
+use canal_binlog::client::{binlog_status, Connection};
 
 /// Env var naming the sandbox server (`127.0.0.1:3307`).
 pub const VAR: &str = "CANAL_TEST_MARIADB";
@@ -114,7 +112,7 @@ async fn produce(addr: &str) -> CompressedBinlog {
         .await
         .unwrap();
     let (file, schema) = result.expect("the binlog kept rotating during the workload (3 tries)");
-    let bytes = dump_file(addr, &file).await;
+    let bytes = client_support::dump_file(addr, &file, 60_000 + std::process::id() % 20_000).await;
     // The dump must be the file itself: compare with the server's copy when it is reachable.
     let basename = scalar(&mut root, "SELECT @@GLOBAL.log_bin_basename")
         .await
@@ -194,46 +192,4 @@ async fn attempt_once(root: &mut Connection) -> Result<Option<(String, String)>,
         }
     }
     outcome
-}
-
-/// The complete (closed) binlog `file`, read through the replica client: magic + every real
-/// event from position 4 up to and including the ROTATE that closes it, checked contiguous.
-async fn dump_file(addr: &str, file: &str) -> Vec<u8> {
-    let conn = Connection::connect(&client_support::opts(addr, "canal", "canal"))
-        .await
-        .expect("canal login");
-    let ropts = ReplicaOptions {
-        server_id: 60_000 + std::process::id() % 20_000,
-        heartbeat_period: Duration::from_secs(1),
-        read_timeout: Duration::from_secs(10),
-        register: true,
-    };
-    let start = StartPosition::FilePos {
-        file: file.to_string(),
-        pos: 4,
-    };
-    let mut s = start_dump(conn, &ropts, &start).await.expect("dump starts");
-    let mut bytes = b"\xfebin".to_vec();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ev = tokio::time::timeout(left, s.next_event())
-            .await
-            .expect("timed out reading the binlog")
-            .expect("binlog stream error");
-        if ev.artificial || ev.is_heartbeat() || &*ev.file != file {
-            continue;
-        }
-        assert_eq!(
-            ev.offset,
-            bytes.len() as u64,
-            "events of {file} must be contiguous"
-        );
-        bytes.extend_from_slice(&ev.data);
-        if ev.event_type() == types::ROTATE {
-            break;
-        }
-    }
-    let _ = s.close().await;
-    bytes
 }
