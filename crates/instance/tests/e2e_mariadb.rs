@@ -97,9 +97,14 @@ async fn root(socket: &str) -> Connection {
         .expect("root connection over the socket")
 }
 
-/// Runs the set-up statements, then returns the source's current file and position.
-async fn prepare(admin: &mut Connection, sqls: &[String]) -> (String, String) {
-    for sql in sqls {
+/// Recreates database `schema`, runs the set-up statements, then returns the source's current
+/// file and position.
+async fn prepare(admin: &mut Connection, schema: &str, sqls: &[String]) -> (String, String) {
+    let fresh = [
+        format!("drop database if exists {schema}"),
+        format!("create database {schema}"),
+    ];
+    for sql in fresh.iter().chain(sqls) {
         if let Err(e) = admin.query(sql).await {
             panic!("set-up `{sql}`: {e}");
         }
@@ -187,11 +192,10 @@ async fn rows_written_to_mariadb_reach_the_store() {
     let mut admin = root(&socket).await;
     let (file, pos) = prepare(
         &mut admin,
-        &[
-            format!("drop database if exists {schema}"),
-            format!("create database {schema}"),
-            format!("create table {schema}.t (id int primary key, v varchar(20))"),
-        ],
+        &schema,
+        &[format!(
+            "create table {schema}.t (id int primary key, v varchar(20))"
+        )],
     )
     .await;
     let (_tmp, cfg) = instance_conf(&addr, "e2e", &file, &pos, "canal", "canal", &schema);
@@ -283,9 +287,8 @@ async fn subscribe_filter_replaces_the_instance_filter() {
     let mut admin = root(&socket).await;
     let (file, pos) = prepare(
         &mut admin,
+        &schema,
         &[
-            format!("drop database if exists {schema}"),
-            format!("create database {schema}"),
             format!("create table {schema}.t (id int primary key)"),
             format!("create table {schema}.u (id int primary key)"),
         ],
@@ -332,9 +335,8 @@ async fn throughput_rows_per_second() {
     let mut admin = root(&socket).await;
     let (file, pos) = prepare(
         &mut admin,
+        &schema,
         &[
-            format!("drop database if exists {schema}"),
-            format!("create database {schema}"),
             format!(
                 "create table {schema}.t (id bigint primary key, a int, b varchar(40), c decimal(12,2), \
                  d datetime(3), e double, f char(8), g text, h tinyint, i date, j enum('x','y','z'))"
@@ -403,9 +405,8 @@ async fn killed_dump_connection_resumes_without_loss_or_duplicates() {
     let mut admin = root(&socket).await;
     let (file, pos) = prepare(
         &mut admin,
+        &schema,
         &[
-            format!("drop database if exists {schema}"),
-            format!("create database {schema}"),
             format!("create table {schema}.t (id int primary key)"),
             format!("drop user if exists '{user}'@'%'"),
             format!("create user '{user}'@'%' identified by 'pw'"),
@@ -486,9 +487,8 @@ async fn start_inside_a_transaction_rescans_to_its_start() {
     let mut admin = root(&socket).await;
     let (file, before) = prepare(
         &mut admin,
+        &schema,
         &[
-            format!("drop database if exists {schema}"),
-            format!("create database {schema}"),
             format!("create table {schema}.t (id int primary key)"),
             // The rescan reads the file from its start: keep it short.
             "flush binary logs".to_string(),
