@@ -3,38 +3,13 @@
 //! and shared/fixtures/binlog) its entries must equal, byte for byte, those of the prost-struct
 //! path (the golden test separately checks both against the real Java Canal server).
 
-use std::path::{Path, PathBuf};
+#[path = "../../binlog/tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
 
 use canal_parse::entries_json::{convert_file_with, entry_json};
 use canal_parse::{ConvertOptions, Converter, ParsedEntry};
-
-fn shared_dir() -> Option<PathBuf> {
-    let d = std::env::var("CANAL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    if d.join("golden").is_dir() && d.join("fixtures/binlog").is_dir() {
-        Some(d)
-    } else if std::env::var("CI").is_ok() {
-        panic!("shared fixtures missing at {}", d.display());
-    } else {
-        eprintln!("note: {} missing; differential test skipped", d.display());
-        None
-    }
-}
-
-fn binlogs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            binlogs(&p, out);
-        } else if std::fs::read(&p).is_ok_and(|b| b.starts_with(&[0xfe, 0x62, 0x69, 0x6e])) {
-            out.push(p);
-        }
-    }
-}
 
 fn run(f: &Path, opts: &ConvertOptions, struct_rows: bool) -> Result<Vec<ParsedEntry>, String> {
     let mut c = Converter::new(opts.clone()).map_err(|e| e.to_string())?;
@@ -112,11 +87,13 @@ fn variants(f: &Path, base: &ConvertOptions) -> Vec<ConvertOptions> {
 
 #[test]
 fn direct_writer_equals_struct_path_on_every_binlog() {
-    let Some(shared) = shared_dir() else { return };
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
     let mut files = Vec::new();
-    binlogs(&shared.join("golden"), &mut files);
+    files.extend(common::binlog_files(&shared.join("golden")));
     let golden = files.len();
-    binlogs(&shared.join("fixtures/binlog"), &mut files);
+    files.extend(common::binlog_files(&shared.join("fixtures/binlog")));
     assert!(golden >= 9 && files.len() > 50, "corpus not found");
     let base = ConvertOptions {
         filter_table_error: true,

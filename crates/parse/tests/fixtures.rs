@@ -2,44 +2,19 @@
 //! or a hang (offline: tables created before the file starts have no metadata; with
 //! `filter.table.error` such rows are skipped, FULL TABLE_MAP metadata is used where present).
 
-use std::path::{Path, PathBuf};
+#[path = "../../binlog/tests/common/mod.rs"]
+mod common;
 
 use canal_parse::entries_json::{convert_file, entry_json};
 use canal_parse::ConvertOptions;
 
-fn shared_dir() -> Option<PathBuf> {
-    let d = std::env::var("CANAL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    if d.join("fixtures/binlog").is_dir() {
-        Some(d)
-    } else if std::env::var("CI").is_ok() {
-        panic!("shared fixtures missing at {}", d.display());
-    } else {
-        eprintln!("note: {} missing; fixture tests skipped", d.display());
-        None
-    }
-}
-
-fn binlogs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            binlogs(&p, out);
-        } else if std::fs::read(&p).is_ok_and(|b| b.starts_with(&[0xfe, 0x62, 0x69, 0x6e])) {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn all_fixture_files_convert_without_panic() {
-    let Some(shared) = shared_dir() else { return };
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
     let mut files = Vec::new();
-    binlogs(&shared.join("fixtures/binlog"), &mut files);
+    files.extend(common::binlog_files(&shared.join("fixtures/binlog")));
     files.sort();
     assert!(
         files.len() > 50,

@@ -44,3 +44,11 @@ pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The binlog files (starting with the magic `\xfebin`) under `dir`, recursively, sorted.
+pub fn binlog_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"\xfebin")))
+        .collect()
+}
