@@ -316,60 +316,75 @@ fn position(action: PositionCmd) -> Result<(), String> {
             timestamp,
             client_id,
             force,
-        } => {
-            let server = ctl::load_conf(&conf.conf, &conf.define)?;
-            if ctl::zkmeta::is_zookeeper(&server, &destination)? {
-                let z = ctl::zkmeta::ZkMeta::open(&server, &destination)?;
-                if !force {
-                    z.check_idle(Some(client_id))?;
-                }
+        } => match open_for_change(&conf, &destination, Some(client_id), force)? {
+            Meta::ZooKeeper(z) => {
                 z.set_cursor(client_id, &journal, position, timestamp)?;
                 println!("{}", z.to_json()?);
-                return Ok(());
+                Ok(())
             }
-            let (path, cfg) = ctl::meta::locate(&server, &destination)?;
-            if !force {
-                let addr = ctl::metrics_addr(&server, conf.metrics.as_deref());
-                ctl::check_not_running(addr.as_deref(), &destination)?;
+            Meta::File(path, cfg) => {
+                let mut m = ctl::meta::read(&destination, &path)?;
+                m.set_cursor(&cfg, client_id, &journal, position, timestamp);
+                m.write()?;
+                println!("{}", m.to_json());
+                Ok(())
             }
-            let mut m = ctl::meta::read(&destination, &path)?;
-            m.set_cursor(&cfg, client_id, &journal, position, timestamp);
-            m.write()?;
-            println!("{}", m.to_json());
-            Ok(())
-        }
+        },
         PositionCmd::Reset {
             conf,
             destination,
             client_id,
             force,
-        } => {
-            let server = ctl::load_conf(&conf.conf, &conf.define)?;
-            if ctl::zkmeta::is_zookeeper(&server, &destination)? {
-                let z = ctl::zkmeta::ZkMeta::open(&server, &destination)?;
-                if !force {
-                    z.check_idle(client_id)?;
-                }
+        } => match open_for_change(&conf, &destination, client_id, force)? {
+            Meta::ZooKeeper(z) => {
                 let n = z.reset(client_id)?;
                 eprintln!("canalctl: {n} cursor(s) dropped");
                 println!("{}", z.to_json()?);
-                return Ok(());
+                Ok(())
             }
-            let (path, _) = ctl::meta::locate(&server, &destination)?;
-            if !force {
-                let addr = ctl::metrics_addr(&server, conf.metrics.as_deref());
-                ctl::check_not_running(addr.as_deref(), &destination)?;
+            Meta::File(path, _) => {
+                let mut m = ctl::meta::read(&destination, &path)?;
+                let n = m.reset(client_id);
+                if m.exists {
+                    m.write()?;
+                }
+                eprintln!("canalctl: {n} cursor(s) dropped");
+                println!("{}", m.to_json());
+                Ok(())
             }
-            let mut m = ctl::meta::read(&destination, &path)?;
-            let n = m.reset(client_id);
-            if m.exists {
-                m.write()?;
-            }
-            eprintln!("canalctl: {n} cursor(s) dropped");
-            println!("{}", m.to_json());
-            Ok(())
-        }
+        },
     }
+}
+
+/// Where a destination's cursors live.
+enum Meta {
+    ZooKeeper(ctl::zkmeta::ZkMeta),
+    File(PathBuf, canal_config::InstanceConfig),
+}
+
+/// Opens the destination's meta for a change, after checking (unless `force`) that nothing
+/// holds the cursors in memory: in ZooKeeper the running nodes of the server and of `client_id`
+/// (every client when `None`), for file meta the server's metrics port.
+fn open_for_change(
+    conf: &ConfArgs,
+    destination: &str,
+    client_id: Option<i16>,
+    force: bool,
+) -> Result<Meta, String> {
+    let server = ctl::load_conf(&conf.conf, &conf.define)?;
+    if ctl::zkmeta::is_zookeeper(&server, destination)? {
+        let z = ctl::zkmeta::ZkMeta::open(&server, destination)?;
+        if !force {
+            z.check_idle(client_id)?;
+        }
+        return Ok(Meta::ZooKeeper(z));
+    }
+    let (path, cfg) = ctl::meta::locate(&server, destination)?;
+    if !force {
+        let addr = ctl::metrics_addr(&server, conf.metrics.as_deref());
+        ctl::check_not_running(addr.as_deref(), destination)?;
+    }
+    Ok(Meta::File(path, cfg))
 }
 
 /// A closed stdout (e.g. `| head`) is not an error.
