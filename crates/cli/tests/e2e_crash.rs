@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use canal_client::{CanalClient, ClientConfig};
 use canal_protocol::entry::{EntryType, EventType, RowChange};
-use e2e_support::{exec, master_position, Server, ServerConf};
+use e2e_support::{exec, fresh_schema, Server, ServerConf};
 use parking_lot::Mutex;
 use prost::Message;
 use rand::{Rng, SeedableRng};
@@ -167,16 +167,14 @@ async fn sigkill_five_times_during_200k_rows() {
 
     let schema = format!("e2e_crash_{}", std::process::id());
     let mut admin = source.admin().await;
-    exec(
+    let start = fresh_schema(
         &mut admin,
-        &[
-            format!("DROP DATABASE IF EXISTS {schema}"),
-            format!("CREATE DATABASE {schema}"),
-            format!("CREATE TABLE {schema}.t (id INT PRIMARY KEY, v VARCHAR(40))"),
-        ],
+        &schema,
+        &[format!(
+            "CREATE TABLE {schema}.t (id INT PRIMARY KEY, v VARCHAR(40))"
+        )],
     )
     .await;
-    let start = master_position(&mut admin).await;
     let filter = format!("{schema}\\\\..*");
     let conf = ServerConf::new(
         &source,

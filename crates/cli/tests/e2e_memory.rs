@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use canal_client::{CanalClient, ClientConfig};
 use canal_protocol::entry::{EntryType, EventType, RowChange};
-use e2e_support::{exec, master_position, Server, ServerConf};
+use e2e_support::{exec, fresh_schema, Server, ServerConf};
 use prost::Message;
 
 const MIB: u64 = 1024 * 1024;
@@ -59,19 +59,15 @@ async fn stalled_consumer_keeps_rss_bounded() {
     let rows = mb * MIB / (ROW_BYTES + 30);
     let schema = format!("e2e_mem_{}", std::process::id());
     let mut admin = source.admin().await;
-    exec(
+    let start = fresh_schema(
         &mut admin,
-        &[
-            format!("DROP DATABASE IF EXISTS {schema}"),
-            format!("CREATE DATABASE {schema}"),
-            format!(
-                "CREATE TABLE {schema}.w (id BIGINT PRIMARY KEY, p VARCHAR({ROW_BYTES})) \
+        &schema,
+        &[format!(
+            "CREATE TABLE {schema}.w (id BIGINT PRIMARY KEY, p VARCHAR({ROW_BYTES})) \
                  CHARACTER SET latin1"
-            ),
-        ],
+        )],
     )
     .await;
-    let start = master_position(&mut admin).await;
     let filter = format!("{schema}\\\\..*");
     let conf = ServerConf::new(
         &source,

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use canal_client::{CanalClient, ClientConfig};
 use canal_protocol::entry::{Entry, EntryType, EventType, RowChange};
-use e2e_support::{exec, master_position, Server, ServerConf, Source};
+use e2e_support::{exec, fresh_schema, Server, ServerConf, Source};
 use parking_lot::Mutex;
 use prost::Message;
 
@@ -73,16 +73,14 @@ async fn setup(tag: &str) -> Option<Setup> {
     let zk = format!("{ens}/canal-rs-{tag}-{}-{nanos}", std::process::id());
     let schema = format!("ha_{tag}_{}", std::process::id());
     let mut admin = source.admin().await;
-    exec(
+    let start = fresh_schema(
         &mut admin,
-        &[
-            format!("DROP DATABASE IF EXISTS {schema}"),
-            format!("CREATE DATABASE {schema}"),
-            format!("CREATE TABLE {schema}.t (id INT PRIMARY KEY, v VARCHAR(40))"),
-        ],
+        &schema,
+        &[format!(
+            "CREATE TABLE {schema}.t (id INT PRIMARY KEY, v VARCHAR(40))"
+        )],
     )
     .await;
-    let start = master_position(&mut admin).await;
     let filter = format!("{schema}\\\\..*");
     let server_props = [
         ("canal.zkServers", zk.as_str()),

@@ -96,6 +96,18 @@ pub async fn exec(c: &mut Connection, sqls: &[String]) {
 }
 
 /// Current binlog file and position of the source.
+/// Recreates database `schema` with the given `CREATE TABLE` statements and returns the
+/// source's position after them (where a test's canal-server starts).
+pub async fn fresh_schema(c: &mut Connection, schema: &str, tables: &[String]) -> (String, u64) {
+    let fresh = [
+        format!("DROP DATABASE IF EXISTS {schema}"),
+        format!("CREATE DATABASE {schema}"),
+    ];
+    let all: Vec<String> = fresh.into_iter().chain(tables.iter().cloned()).collect();
+    exec(c, &all).await;
+    master_position(c).await
+}
+
 pub async fn master_position(c: &mut Connection) -> (String, u64) {
     let s = canal_binlog::client::binlog_status(c)
         .await

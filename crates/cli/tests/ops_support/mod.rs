@@ -20,7 +20,9 @@ use prost::Message;
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
-use crate::e2e_support::{self, exec, free_port, master_position, Server, ServerConf, Source};
+use crate::e2e_support::{
+    self, exec, free_port, fresh_schema, master_position, Server, ServerConf, Source,
+};
 
 /// `canal.admin.passwd` for the plain password "admin": hex(SHA1(SHA1("admin"))), the value
 /// of Canal's shipped canal.properties (operations.md §7).
@@ -59,16 +61,14 @@ pub async fn start_with(
     let source = e2e_support::source("CANAL_TEST_MARIADB")?;
     let mut root = source.admin().await;
     let schema = format!("ops_{tag}_{}", std::process::id());
-    exec(
+    let start = fresh_schema(
         &mut root,
-        &[
-            format!("drop database if exists {schema}"),
-            format!("create database {schema}"),
-            format!("create table {schema}.t (id int primary key, v varchar(64))"),
-        ],
+        &schema,
+        &[format!(
+            "create table {schema}.t (id int primary key, v varchar(64))"
+        )],
     )
     .await;
-    let start = master_position(&mut root).await;
     let metrics = free_port();
     let admin = free_port();
     let (m, a) = (metrics.to_string(), admin.to_string());
